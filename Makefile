@@ -1,0 +1,42 @@
+# FluxoLab: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint check services-shell lock clean bench
+
+$(STAMP): constraints.txt setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install FluxoLab with pinned dependencies
+
+run: install ## Run the whole system locally (SQLite + filesystem broker under ./var)
+	$(BIN)/fluxolab standalone
+
+lint: install ## ruff, mypy and the import-linter layer contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install ## Lint, then run the test suite against throw-away PostgreSQL and Redis
+	scripts/with-services.sh sh -c '$(MAKE) --no-print-directory lint && $(BIN)/pytest $(PYTEST_ARGS)'
+
+services-shell: install ## A shell with throw-away PostgreSQL and Redis (DATABASE_URL, REDIS_URL set)
+	scripts/with-services.sh $${SHELL:-bash}
+
+bench: install ## Run the benchmarks in bench/ (see bench/README.md)
+	scripts/with-services.sh $(BIN)/python bench/executions.py
+
+lock: ## Re-resolve constraints.txt from setup.cfg (review the diff)
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet -e '.[dev]'
+	( echo '# The one place where dependency versions are pinned (runtime and dev). Regenerate with `make lock`.'; \
+	  .lockvenv/bin/pip freeze --exclude-editable | sort -f ) > constraints.txt
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache *.egg-info
