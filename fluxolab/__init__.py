@@ -1,0 +1,83 @@
+"""FluxoLab backend. ``create_app`` builds the Flask app; importing the package does nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+__all__ = ["create_app"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config from the environment, extensions, error handlers, blueprints, CLI."""
+    from fluxolab.config import build_config
+
+    app = Flask(__name__)
+    app.config.update(build_config(overrides))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    _init_extensions(app)
+    _register_blueprints(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from fluxolab.common.errorhandlers import register_error_handlers, register_jwt_loaders
+    from fluxolab.common.jsonbody import check_json_depth
+    from fluxolab.extensions import api, celery_init_app, cors, db, jwt, limiter, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    jwt.init_app(app)
+    register_jwt_loaders(jwt)
+    limiter.init_app(app)
+    if app.config["CORS_ORIGINS"]:
+        cors.init_app(
+            app,
+            resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+            allow_headers=["Authorization", "Content-Type", "X-Workspace-Id", "Idempotency-Key"],
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            supports_credentials=False,
+        )
+    register_error_handlers(app)
+    app.before_request(check_json_depth)
+    celery_init_app(app)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL and a busy timeout let the standalone api, worker and beat share one SQLite file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from fluxolab.auth.routes import blp as auth_blp
+    from fluxolab.cli import register_commands
+    from fluxolab.extensions import api
+    from fluxolab.health.routes import blp as health_blp
+    from fluxolab.users.routes import blp as users_blp
+
+    for blueprint in (health_blp, auth_blp, users_blp):
+        api.register_blueprint(blueprint)
+    register_commands(app)

@@ -1,0 +1,75 @@
+"""Celery settings, read from the environment (see .env.example).
+
+Production uses Redis; standalone (``make run``) uses kombu's ``filesystem://`` transport
+under ``$FLUXOLAB_VAR_DIR/broker``. Results live in the database, not in a result backend.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kombu import Exchange, Queue
+
+_var = Path(os.environ.get("FLUXOLAB_VAR_DIR", "var")).resolve()
+
+broker_url = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+if broker_url.startswith("filesystem"):
+    _folder = _var / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_folder / _sub).mkdir(parents=True, exist_ok=True)
+    broker_transport_options = {
+        "data_folder_in": str(_folder / "queue"),
+        "data_folder_out": str(_folder / "queue"),
+        "processed_folder": str(_folder / "processed"),
+        "store_processed": False,
+        "control_folder": str(_folder / "control"),
+    }
+else:
+    broker_transport_options = {
+        # Unacknowledged tasks come back after this many seconds: above the longest task.
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    }
+broker_connection_retry_on_startup = True
+broker_connection_timeout = 4
+broker_pool_limit = int(os.environ.get("CELERY_BROKER_POOL_LIMIT", "10"))
+
+result_backend = None
+task_ignore_result = True
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+event_serializer = "json"
+timezone = "UTC"
+enable_utc = True
+
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_time_limit = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "900"))
+task_soft_time_limit = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "840"))
+task_send_sent_event = True
+worker_send_task_events = True
+worker_hijack_root_logger = False
+
+task_default_queue = "executions"
+task_queues = (
+    Queue("executions", Exchange("executions"), routing_key="executions"),
+    Queue("node_tests", Exchange("node_tests"), routing_key="node_tests"),
+    Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
+)
+task_routes = {
+    "executions.*": {"queue": "executions", "routing_key": "executions"},
+    "nodes.*": {"queue": "node_tests", "routing_key": "node_tests"},
+    "maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},
+    "stats.*": {"queue": "maintenance", "routing_key": "maintenance"},
+}
+
+beat_schedule_filename = str(_var / "celerybeat-schedule")
+beat_schedule = {
+    "purge-expired-auth-records": {
+        "task": "maintenance.purge_auth_records",
+        "schedule": float(os.environ.get("PURGE_AUTH_INTERVAL_SECONDS", "3600")),
+    },
+}

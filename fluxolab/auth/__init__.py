@@ -1,0 +1,1 @@
+"""Authentication: register, login, tokens, password reset."""

@@ -1,0 +1,159 @@
+"""Password reset: a 6-digit e-mailed code (10 min, 5 attempts), then a single-use reset token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, decode_token
+from jwt import PyJWTError
+from sqlalchemy import select, update
+
+from fluxolab.auth import tokens
+from fluxolab.auth.passwords import POLICY_MESSAGE, hash_password, meets_policy
+from fluxolab.errors import BadRequest, ValidationFailed
+from fluxolab.extensions import db
+from fluxolab.mail import send_mail
+from fluxolab.models import PasswordResetRequest, User, utcnow
+
+CODE_LIFETIME = timedelta(minutes=10)
+TOKEN_LIFETIME = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+FORGOT_MESSAGE = "Se existir uma conta com esse identificador, enviaremos um codigo de verificacao."
+INVALID_CODE = "Codigo invalido ou expirado."
+_CPF = re.compile(r"^(\d{3}\.\d{3}\.\d{3}-\d{2}|\d{11})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_identifier(identifier: str) -> tuple[str, str]:
+    """Return ``("email"|"cpf", value)`` or raise ``BadRequest`` for anything else."""
+    value = identifier.strip()
+    if _EMAIL.match(value):
+        return "email", value.lower()
+    if _CPF.match(value):
+        return "cpf", re.sub(r"\D", "", value)
+    raise BadRequest("Informe um e-mail ou CPF valido.", code="invalid_identifier")
+
+
+def _find_user(kind: str, value: str) -> User | None:
+    column = User.email if kind == "email" else User.cpf
+    return db.session.execute(select(User).where(column == value)).scalar_one_or_none()
+
+
+def _code_hash(code: str) -> str:
+    key = current_app.config["JWT_SECRET_KEY"].encode()
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def request_code(identifier: str, ip: str | None) -> None:
+    """Cancel earlier codes and e-mail a new one; unknown identifiers do nothing, silently."""
+    kind, value = normalize_identifier(identifier)
+    user = _find_user(kind, value)
+    if user is None:
+        return
+    now = utcnow()
+    db.session.execute(
+        update(PasswordResetRequest)
+        .where(
+            PasswordResetRequest.user_id == user.id,
+            PasswordResetRequest.consumed_at.is_(None),
+            PasswordResetRequest.canceled_at.is_(None),
+        )
+        .values(canceled_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    db.session.add(
+        PasswordResetRequest(
+            user_id=user.id,
+            code_hash=_code_hash(code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+            ip_address=(ip or "")[:45] or None,
+        )
+    )
+    db.session.commit()
+    send_mail(
+        user.email,
+        "FluxoLab: codigo para redefinir sua senha",
+        f"Seu codigo de verificacao e {code}. Ele expira em 10 minutos.\n"
+        "Se voce nao pediu a redefinicao, ignore esta mensagem.",
+    )
+
+
+def _open_request(user_id: uuid.UUID) -> PasswordResetRequest | None:
+    return db.session.execute(
+        select(PasswordResetRequest)
+        .where(
+            PasswordResetRequest.user_id == user_id,
+            PasswordResetRequest.canceled_at.is_(None),
+            PasswordResetRequest.consumed_at.is_(None),
+            PasswordResetRequest.verified_at.is_(None),
+            PasswordResetRequest.expires_at > utcnow(),
+        )
+        .order_by(PasswordResetRequest.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def verify_code(identifier: str, code: str) -> str:
+    """Check a code (5 attempts at most) and return a 10-minute single-use reset token."""
+    kind, value = normalize_identifier(identifier)
+    user = _find_user(kind, value)
+    request = _open_request(user.id) if user else None
+    if user is None or request is None:
+        raise BadRequest(INVALID_CODE, code="invalid_code")
+    if request.attempts >= MAX_ATTEMPTS:
+        raise BadRequest(
+            "Numero maximo de tentativas atingido; peca um novo codigo.", code="too_many_attempts"
+        )
+    request.attempts += 1
+    if not hmac.compare_digest(request.code_hash, _code_hash(code)):
+        db.session.commit()
+        raise BadRequest(INVALID_CODE, code="invalid_code")
+    request.verified_at = utcnow()
+    db.session.commit()
+    return create_access_token(
+        identity=str(user.id),
+        additional_claims={"purpose": "password_reset", "rid": str(request.id)},
+        expires_delta=TOKEN_LIFETIME,
+    )
+
+
+def reset_password(reset_token: str, new_password: str) -> None:
+    """Set a new password with a verified reset token (once) and end every session of the user."""
+    if not meets_policy(new_password):
+        raise ValidationFailed(POLICY_MESSAGE, errors={"newPassword": [POLICY_MESSAGE]})
+    try:
+        claims = decode_token(reset_token)
+        request_id = uuid.UUID(str(claims["rid"]))
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (PyJWTError, KeyError, ValueError) as exc:
+        raise BadRequest(
+            "Token de redefinicao invalido ou expirado.", code="invalid_reset_token"
+        ) from exc
+    if claims.get("purpose") != "password_reset":
+        raise BadRequest("Token de redefinicao invalido ou expirado.", code="invalid_reset_token")
+    spent = db.session.execute(
+        update(PasswordResetRequest)
+        .where(
+            PasswordResetRequest.id == request_id,
+            PasswordResetRequest.user_id == user_id,
+            PasswordResetRequest.verified_at.is_not(None),
+            PasswordResetRequest.consumed_at.is_(None),
+        )
+        .values(consumed_at=utcnow())
+    )
+    user = db.session.get(User, user_id)
+    if spent.rowcount != 1 or user is None:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise BadRequest(
+            "Token de redefinicao ja utilizado ou invalido.", code="invalid_reset_token"
+        )
+    user.password_hash = hash_password(new_password)
+    tokens.revoke_user_sessions(user.id, "password_reset")
+    db.session.commit()

@@ -1,0 +1,131 @@
+"""Registration, login, token refresh and logout."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from fluxolab.auth import tokens
+from fluxolab.auth.passwords import hash_password, verify_password
+from fluxolab.errors import Conflict, Forbidden, Unauthorized
+from fluxolab.extensions import db
+from fluxolab.models import User, utcnow
+from fluxolab.workspaces import service as workspaces
+
+INVALID_CREDENTIALS = "Credenciais invalidas."
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the user, the workspace the token acts on, and the tokens."""
+
+    user: User
+    workspace_id: uuid.UUID
+    tokens: tokens.TokenPair
+
+
+def normalize_email(email: str) -> str:
+    """Return the canonical (trimmed, lower-case) form of an e-mail address."""
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Return the user with this e-mail, if any."""
+    return db.session.execute(
+        select(User).where(User.email == normalize_email(email))
+    ).scalar_one_or_none()
+
+
+def _check_invite_code(given: str | None) -> None:
+    expected = current_app.config.get("SIGNUP_ACCESS_TOKEN") or ""
+    if expected and not hmac.compare_digest((given or "").encode(), expected.encode()):
+        raise Forbidden("Codigo de acesso invalido.", code="invalid_access_token")
+
+
+def register(
+    email: str, password: str, display_name: str, avatar_color: str | None, access_token: str | None
+) -> User:
+    """Create a user and their workspace (or join the workspaces that invited them).
+
+    Raises ``Forbidden`` for a wrong invite code and ``Conflict`` for a taken e-mail.
+    """
+    _check_invite_code(access_token)
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise Conflict("E-mail ja cadastrado.", code="email_taken")
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        avatar_color=avatar_color or "#a855f7",
+        preferences={},
+    )
+    db.session.add(user)
+    db.session.flush()
+    invited_to = workspaces.accept_invitations(user)
+    if invited_to is not None:
+        user.default_workspace_id = invited_to
+    else:
+        workspaces.provision_workspace(user)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if "email" not in str(exc.orig):
+            raise
+        raise Conflict("E-mail ja cadastrado.", code="email_taken") from exc
+    return user
+
+
+def login(email: str, password: str, ip: str | None, user_agent: str | None) -> Login:
+    """Check credentials and open a session; a user without a workspace gets one provisioned."""
+    user = find_user_by_email(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if user.default_workspace_id is None:
+        workspaces.provision_workspace(user)
+    user.last_login_at = utcnow()
+    session = tokens.open_session(user, ip, user_agent)
+    assert user.default_workspace_id is not None
+    pair = tokens.issue_tokens(user, session, user.default_workspace_id)
+    db.session.commit()
+    return Login(user=user, workspace_id=user.default_workspace_id, tokens=pair)
+
+
+def refresh(refresh_token: str) -> Login:
+    """Rotate a refresh token: the old one is spent, a new pair is issued in the same session."""
+    claims = tokens.decode_refresh(refresh_token)
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+        session_id = uuid.UUID(str(claims["sid"]))
+        workspace_id = uuid.UUID(str(claims["workspaceId"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("Refresh token invalido.", code="token_invalid") from exc
+    session = tokens.active_session(session_id, user_id)
+    tokens.consume_refresh(str(claims["jti"]), session_id)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("Refresh token invalido.", code="token_invalid")
+    pair = tokens.issue_tokens(user, session, workspace_id)
+    db.session.commit()
+    return Login(user=user, workspace_id=workspace_id, tokens=pair)
+
+
+def logout(session_id: uuid.UUID) -> None:
+    """End the caller's session: its access and refresh tokens stop working at once."""
+    tokens.revoke_session(session_id, "logout")
+    db.session.commit()
+
+
+def get_user(user_id: uuid.UUID) -> User:
+    """Return a user by id (the actor always exists: its session was just checked)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("Usuario nao encontrado.", code="token_invalid")
+    return user

@@ -1,0 +1,52 @@
+"""Command line: the ``fluxolab`` console script and the ``flask`` commands of the app."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def _create_app() -> Flask:
+    from fluxolab import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main() -> None:
+    """FluxoLab: ``fluxolab standalone`` runs everything locally; other commands need the app."""
+
+
+@main.command("standalone", with_appcontext=False)
+@click.option("--host", envvar="FLUXOLAB_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="FLUXOLAB_PORT", default=8000, type=int, show_default=True)
+@click.option("--var-dir", envvar="FLUXOLAB_VAR_DIR", default="var", show_default=True)
+@click.option("--flower-port", envvar="FLOWER_PORT", default=5555, type=int, show_default=True)
+def standalone(host: str, port: int, var_dir: str, flower_port: int) -> None:
+    """Run api, worker, beat and Flower on SQLite and the filesystem broker (Ctrl-C stops all)."""
+    from fluxolab.standalone import run_standalone
+
+    raise SystemExit(run_standalone(host=host, port=port, var_dir=var_dir, flower_port=flower_port))
+
+
+def register_commands(app: Flask) -> None:
+    """Attach maintenance commands to ``flask --app wsgi`` / ``fluxolab``."""
+
+    @app.cli.command("purge-auth")
+    def purge_auth() -> None:
+        """Delete expired password-reset requests and spent sessions now."""
+        from fluxolab.auth.purge import purge_auth_records
+
+        click.echo(purge_auth_records())
+
+    @app.cli.command("enqueue")
+    @click.argument("task_name")
+    def enqueue(task_name: str) -> None:
+        """Publish a maintenance task by name (e.g. maintenance.purge_auth_records)."""
+        from fluxolab.dispatch import enqueue_maintenance
+
+        ok = enqueue_maintenance(task_name)
+        click.echo("queued" if ok else "broker unreachable")
+        if not ok:
+            raise SystemExit(1)

@@ -1,0 +1,1 @@
+"""Shared HTTP helpers: base schemas, pagination, error handlers, security."""

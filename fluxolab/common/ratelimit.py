@@ -1,0 +1,26 @@
+"""Programmatic rate limits on top of flask-limiter's storage (for limits that are not 429s)."""
+
+from __future__ import annotations
+
+from flask import request
+from limits import parse
+
+from fluxolab.errors import FluxoError
+from fluxolab.extensions import client_ip, limiter
+
+
+def hit_or_raise(limit: str, scope: str, keys: list[str], error: FluxoError) -> None:
+    """Count one hit for every key under ``scope``; raise ``error`` if any key is over ``limit``."""
+    if not limiter.enabled:
+        return
+    item = parse(limit)
+    allowed = [limiter.limiter.hit(item, scope, key) for key in keys]
+    if not all(allowed):
+        raise error
+
+
+def json_field_key(field: str) -> str:
+    """Key a limit on a lower-cased JSON body field (for per-account limits), else the IP."""
+    body = request.get_json(silent=True)
+    value = body.get(field) if isinstance(body, dict) else None
+    return f"{field}:{str(value).strip().lower()}" if isinstance(value, str) else client_ip()

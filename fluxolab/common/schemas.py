@@ -1,0 +1,58 @@
+"""Base schemas: unknown fields rejected, the error envelope, pagination arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class BaseSchema(Schema):
+    """Every request body rejects unknown fields (422 naming the field)."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class ErrorSchema(Schema):
+    """The one error envelope every failing request answers with."""
+
+    status = fields.String(metadata={"example": "error"})
+    message = fields.String(metadata={"description": "Human-readable message shown by the UI"})
+    code = fields.String(metadata={"description": "Machine-readable error code"})
+    errors = fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+
+
+class MessageSchema(Schema):
+    """A plain ``{status, message}`` acknowledgement."""
+
+    status = fields.String(dump_default="ok")
+    message = fields.String()
+
+
+class PageArgs(BaseSchema):
+    """``limit``/``offset`` (or ``page``) query arguments shared by every list endpoint."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000))
+
+    @ma.post_load
+    def _page_to_offset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        page = data.pop("page", None)
+        if page is not None:
+            data["offset"] = (page - 1) * data["limit"]
+        return data
+
+
+def page_fields(items_name: str, item_schema: type[Schema] | Schema) -> dict[str, fields.Field]:
+    """Return the fields of a paginated list body ``{<items>: [...], total, limit, offset}``."""
+    return {
+        "status": fields.String(dump_default="ok"),
+        items_name: fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(),
+        "limit": fields.Integer(),
+        "offset": fields.Integer(),
+    }

@@ -1,0 +1,150 @@
+"""Configuration read from the environment (12-factor), with safe local defaults.
+
+Every variable is listed in ``.env.example``. ``FLUXOLAB_ENV`` selects the mode:
+``production`` (the default: secrets must be set explicitly), ``standalone`` (``make run``:
+SQLite, filesystem broker and secrets generated once under ``FLUXOLAB_VAR_DIR``),
+``test`` and ``development``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+MODES = ("production", "standalone", "test", "development")
+_UNSAFE_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+_TEST_SECRETS = {
+    "JWT_SECRET_KEY": "test-jwt-secret-key-0123456789abcdef0123456789abcdef",
+    "CREDENTIALS_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OTA=",
+}
+
+
+def env_str(name: str, default: str = "") -> str:
+    """Return an environment variable as a stripped string."""
+    return os.environ.get(name, default).strip()
+
+
+def env_int(name: str, default: int) -> int:
+    """Return an environment variable as an int, failing loudly on garbage."""
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return an environment variable as a bool (1/true/yes/on)."""
+    raw = env_str(name).lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str) -> list[str]:
+    """Return a comma-separated environment variable as a list of non-empty items."""
+    return [part.strip() for part in env_str(name).split(",") if part.strip()]
+
+
+def var_dir() -> Path:
+    """Return the local data folder (standalone database, broker, secrets, outbox)."""
+    return Path(env_str("FLUXOLAB_VAR_DIR", "var")).resolve()
+
+
+def load_or_create_local_secrets(folder: Path) -> dict[str, str]:
+    """Read ``secrets.json`` from ``folder``, generating it once (mode 0600) when missing."""
+    path = folder / "secrets.json"
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "CREDENTIALS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "FLOWER_BASIC_AUTH": f"admin:{secrets.token_urlsafe(12)}",
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    return data
+
+
+def _secret(name: str, mode: str, local: dict[str, str]) -> str:
+    value = env_str(name) or local.get(name, "")
+    if mode == "test" and not value:
+        return _TEST_SECRETS[name]
+    if mode == "production" and value.lower() in _UNSAFE_SECRETS:
+        raise RuntimeError(
+            f"{name} must be set to a strong random value outside standalone/test mode"
+        )
+    return value
+
+
+def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the Flask config mapping from the environment plus ``overrides``."""
+    overrides = overrides or {}
+    mode = str(overrides.get("FLUXOLAB_ENV") or env_str("FLUXOLAB_ENV", "production"))
+    if mode not in MODES:
+        raise RuntimeError(f"FLUXOLAB_ENV must be one of {', '.join(MODES)}, got {mode!r}")
+    folder = var_dir()
+    local = load_or_create_local_secrets(folder) if mode == "standalone" else {}
+    default_db = f"sqlite:///{folder / 'fluxolab.db'}"
+    config: dict[str, Any] = {
+        "FLUXOLAB_ENV": mode,
+        "VAR_DIR": str(folder),
+        "SQLALCHEMY_DATABASE_URI": env_str("DATABASE_URL", default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        "JWT_SECRET_KEY": _secret("JWT_SECRET_KEY", mode, local),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_SECONDS", 43200)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
+            seconds=env_int("JWT_REFRESH_TOKEN_SECONDS", 30 * 86400)
+        ),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "CREDENTIALS_ENCRYPTION_KEYS": _secret("CREDENTIALS_ENCRYPTION_KEYS", mode, local),
+        "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
+        "CORS_ORIGINS": env_list("CORS_ORIGINS"),
+        "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),
+        "MAX_JSON_DEPTH": env_int("MAX_JSON_DEPTH", 64),
+        "RATELIMIT_STORAGE_URI": env_str(
+            "RATELIMIT_STORAGE_URI",
+            "memory://"
+            if mode in {"standalone", "development"}
+            else env_str("REDIS_URL", "redis://127.0.0.1:6379/1"),
+        ),
+        "RATELIMIT_ENABLED": env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "10 per minute"),
+        "PASSWORD_RESET_RATE_LIMIT": env_str("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "SMTP_HOST": env_str("SMTP_HOST"),
+        "SMTP_PORT": env_int("SMTP_PORT", 587),
+        "SMTP_USER": env_str("SMTP_USER"),
+        "SMTP_PASSWORD": env_str("SMTP_PASSWORD"),
+        "SMTP_SECURITY": env_str("SMTP_SECURITY", "starttls"),
+        "MAIL_FROM": env_str("MAIL_FROM", "FluxoLab <no-reply@fluxolab.local>"),
+        "MAIL_OUTBOX_DIR": env_str("MAIL_OUTBOX_DIR", str(folder / "outbox")),
+        "FRONTEND_LOGIN_URL": env_str("FRONTEND_LOGIN_URL", "/login"),
+        "FLOWER_BASIC_AUTH": env_str("FLOWER_BASIC_AUTH") or local.get("FLOWER_BASIC_AUTH", ""),
+        "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        "API_TITLE": "FluxoLab API",
+        "API_VERSION": "1.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": env_str(
+            "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+        ),
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,134 @@
+"""Trigger nodes: manual, webhook, schedule and form. In a run, the chosen trigger emits the input."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any
+
+from croniter import croniter
+
+from fluxolab.engine.call import NodeCall
+from fluxolab.engine.nodetype import NodeType, Outputs
+from fluxolab.engine.schemas import array_of, choice, obj, prop
+
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
+
+
+def emit_input(call: NodeCall) -> Outputs:
+    """Emit the run's input items unchanged on ``main``."""
+    return {"main": call.items}
+
+
+def timezone_issues(params: Mapping[str, Any], field: str = "timezone") -> list[tuple[str, str]]:
+    """Report a timezone that is not an IANA name known to this system."""
+    name = params.get(field)
+    if not isinstance(name, str) or not name:
+        return []
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return [(field, f"unknown timezone '{name}'")]
+    return []
+
+
+def _schedule_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Report an invalid cron expression or timezone."""
+    issues = timezone_issues(params)
+    cron = params.get("cron")
+    if isinstance(cron, str) and cron.strip() and not croniter.is_valid(cron):
+        issues.append(("cron", f"'{cron}' is not a valid cron expression"))
+    return issues
+
+
+MANUAL = NodeType(
+    type="manual",
+    aliases=("trigger",),
+    name="Manual Trigger",
+    description="Start the workflow by clicking Execute",
+    category="core",
+    icon="mouse-pointer-click",
+    run=emit_input,
+    config_schema=obj({}),
+    inputs=(),
+    is_trigger=True,
+)
+
+WEBHOOK = NodeType(
+    type="webhook",
+    aliases=("webhook.in",),
+    name="Webhook",
+    description="Start the workflow when an HTTP request arrives",
+    category="core",
+    icon="webhook",
+    run=emit_input,
+    config_schema=obj(
+        {
+            "path": prop("string", "Path", default=""),
+            "method": choice("HTTP method", HTTP_METHODS, "POST"),
+            "authentication": choice(
+                "Authentication", ["none", "basic", "bearer", "api-key"], "none"
+            ),
+            "respondMode": choice(
+                "Respond", ["immediately", "when_complete", "via_node", "never"], "immediately"
+            ),
+        },
+        required=["path", "method"],
+    ),
+    inputs=(),
+    is_trigger=True,
+)
+
+SCHEDULE = NodeType(
+    type="schedule",
+    name="Schedule Trigger",
+    description="Start the workflow at a regular interval or on a cron schedule",
+    category="core",
+    icon="clock",
+    run=emit_input,
+    config_schema=obj(
+        {
+            "interval": choice("Interval", ["minute", "hour", "day", "week", "month"], "hour"),
+            "value": prop("integer", "Every", minimum=1, default=1),
+            "timezone": prop("string", "Timezone", default="UTC"),
+            "cron": prop("string", "Cron expression (overrides the interval)"),
+        },
+        required=["interval", "value"],
+    ),
+    inputs=(),
+    is_trigger=True,
+    check=_schedule_issues,
+)
+
+FORM_FIELD = obj(
+    {
+        "name": prop("string", "Field name", minLength=1),
+        "label": prop("string", "Label"),
+        "type": choice(
+            "Type", ["text", "textarea", "number", "email", "date", "select", "checkbox"]
+        ),
+        "required": prop("boolean", "Required"),
+        "options": array_of("Options", {"type": "string"}),
+    },
+    required=["name"],
+)
+
+FORM = NodeType(
+    type="form",
+    name="Form Trigger",
+    description="Start the workflow when a form is submitted",
+    category="human",
+    icon="clipboard-list",
+    run=emit_input,
+    config_schema=obj(
+        {
+            "formName": prop("string", "Form name", minLength=1),
+            "fields": array_of("Fields", FORM_FIELD, default=[]),
+        },
+        required=["formName"],
+    ),
+    inputs=(),
+    is_trigger=True,
+)
+
+NODE_TYPES = (MANUAL, SCHEDULE, WEBHOOK, FORM)

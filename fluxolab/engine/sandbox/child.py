@@ -1,0 +1,315 @@
+"""Sandbox child program: isolate this process, run the user's code once, send one JSON reply.
+
+Run by the parent as ``python -I -S child.py CONFIG_JSON`` in a fresh session and working
+directory. It must stay self-contained (standard library only): in isolated mode the package is
+not importable. The parent also imports this module for the protocol constants below; importing
+it has no side effects.
+
+Channels: stdin carries ``{"code": str, "items": list}``; fd 1 (duplicated to a private fd before
+user code runs) carries exactly one JSON reply; fd 2 receives everything the code prints, because
+fd 1 is pointed at fd 2 so that stray writes cannot corrupt the reply.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import ctypes
+import importlib
+import json
+import os
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+USER_FILENAME = "<code>"
+UID_BASE = 2_000_000_000  # per-run uid = UID_BASE + pid: above systemd/container ranges, < 2**31
+RESERVE_BYTES = 1 << 20  # freed on MemoryError so that the reply can still be built
+MAX_MESSAGE_CHARS = 2000
+ITEM_KEYS = frozenset({"json", "binary", "pairedItem"})
+RETURN_CONTRACT = "Code must return a list of items or a dict"
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+UserFunction = Callable[[list[Any], list[Any]], object]
+Outcome = list[dict[str, Any]] | dict[str, Any]  # normalised items, or an error reply
+
+
+class ContractError(Exception):
+    """The code returned something that is not a list of items or a dict."""
+
+
+def _libc_call(name: str, *args: int) -> bool:
+    """Call a libc function taking integer arguments; True when it returned 0."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    function = getattr(libc, name)
+    function.argtypes = [ctypes.c_ulong] * len(args)
+    function.restype = ctypes.c_int
+    return bool(function(*args) == 0)
+
+
+def _unshare(flags: int) -> bool:
+    """Move this process into new namespaces; False when the kernel or policy refuses."""
+    try:
+        return _libc_call("unshare", flags)
+    except (OSError, AttributeError):
+        return False
+
+
+def _apply_rlimits(config: dict[str, Any]) -> None:
+    """Lower the soft and hard resource limits; an unprivileged process can never raise them."""
+    cpu = int(config["cpu_seconds"])
+    memory = int(config["memory_bytes"])
+    limits = {
+        resource.RLIMIT_CPU: (cpu, cpu + 1),  # SIGXCPU at the soft limit, SIGKILL one second later
+        resource.RLIMIT_AS: (memory, memory),
+        resource.RLIMIT_DATA: (memory, memory),
+        resource.RLIMIT_NPROC: (1 + int(config["max_processes"]),) * 2,
+        resource.RLIMIT_FSIZE: (int(config["max_file_bytes"]),) * 2,
+        resource.RLIMIT_NOFILE: (int(config["max_open_files"]),) * 2,
+        resource.RLIMIT_CORE: (0, 0),
+    }
+    for which, (soft, hard) in limits.items():
+        resource.setrlimit(which, (soft, hard))
+
+
+def _repoint(path: str, pinned: dict[str, str]) -> str:
+    """Rewrite a path under an original import directory to go through its pinned fd."""
+    for original, replacement in pinned.items():
+        if path == original or path.startswith(original + os.sep):
+            return replacement + path[len(original) :]
+    return path
+
+
+def _pin_import_path() -> None:
+    """Reach the standard library through open directory fds so it stays importable as any uid.
+
+    The interpreter may live under a directory the sandbox uid cannot traverse (e.g. pyenv in
+    /root); /proc/self/fd/N resolves straight to the directory opened while still privileged.
+    Packages already imported (encodings, json, ...) get their ``__path__`` repointed too.
+    """
+    pinned = {}
+    for entry in sys.path:
+        if os.path.isdir(entry):
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            pinned[entry] = f"/proc/self/fd/{fd}"
+    sys.path[:] = list(pinned.values())
+    for module in list(sys.modules.values()):
+        package_path = getattr(module, "__path__", None)
+        if isinstance(package_path, list):
+            package_path[:] = [_repoint(entry, pinned) for entry in package_path]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
+def _drop_privileges() -> None:
+    """Become a per-run unprivileged uid/gid (so RLIMIT_NPROC applies); raises if it did not stick."""
+    uid = UID_BASE + os.getpid()
+    os.chown(".", uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
+        raise OSError("privilege drop did not take effect")
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise OSError("privileges could be regained after the drop")
+
+
+def isolate(config: dict[str, Any]) -> bool:
+    """Apply every isolation step before user code runs; returns whether the network is cut off."""
+    if not _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
+        raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+    is_root = os.geteuid() == 0
+    network_isolated = False
+    _apply_rlimits(config)
+    if is_root:
+        _pin_import_path()
+        _drop_privileges()
+    if not network_isolated:
+        network_isolated = False
+    # Set after the uid change (which clears it): die if the worker dies.
+    _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(config["parent_pid"]):
+        raise OSError("the parent process is gone")
+    return network_isolated
+
+
+def compile_user_function(code: str) -> UserFunction:
+    """Compile the code as the body of ``def user_code(items, data)``, keeping the user's lines."""
+    module = ast.parse(code, filename=USER_FILENAME)
+    parameters = ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(arg="items"), ast.arg(arg="data")],
+        kwonlyargs=[],
+        kw_defaults=[],
+        defaults=[],
+    )
+    function = ast.FunctionDef(
+        name="user_code",
+        args=parameters,
+        body=module.body or [ast.Pass()],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+    )
+    wrapper = ast.Module(body=[function], type_ignores=[])
+    ast.fix_missing_locations(wrapper)
+    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": "__fluxolab_code__"}
+    exec(compile(wrapper, USER_FILENAME, "exec"), namespace)  # noqa: S102 - only defines it
+    user_function: UserFunction = namespace["user_code"]
+    return user_function
+
+
+def _safe_str(value: object) -> str:
+    """Return str(value) bounded in length, even when the object's __str__ misbehaves."""
+    try:
+        text = str(value)
+    except Exception:
+        text = "<unprintable>"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."
+
+
+def _user_line(exc: BaseException) -> int | None:
+    """Return the deepest line of the user's code in the exception's traceback."""
+    line = None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == USER_FILENAME:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def describe_exception(exc: BaseException) -> str:
+    """Format an exception as ``Type: message (line N)`` using the user's line numbers."""
+    text = type(exc).__name__
+    detail = _safe_str(exc.msg if isinstance(exc, SyntaxError) else exc)
+    if detail:
+        text += f": {detail}"
+    line = exc.lineno if isinstance(exc, SyntaxError) else _user_line(exc)
+    return f"{text} (line {line})" if line else text
+
+
+def _normalise_item(position: int, value: object) -> dict[str, Any]:
+    """Wrap a plain dict as ``{"json": dict}``; keep an item that already has a dict "json"."""
+    if not isinstance(value, dict):
+        kind = type(value).__name__
+        raise ContractError(f"{RETURN_CONTRACT} (item {position} is a {kind})")
+    if "json" in value and set(value) <= ITEM_KEYS:
+        if not isinstance(value["json"], dict):
+            raise ContractError(f'{RETURN_CONTRACT} (item {position} has a non-dict "json")')
+        return dict(value)
+    return {"json": value}
+
+
+def normalise_items(value: object) -> list[dict[str, Any]]:
+    """Turn the code's return value into a list of items; raises ContractError otherwise."""
+    if isinstance(value, dict):
+        return [_normalise_item(0, value)]
+    if isinstance(value, list):
+        return [_normalise_item(position, item) for position, item in enumerate(value)]
+    raise ContractError(f"{RETURN_CONTRACT} (got {type(value).__name__})")
+
+
+def error_reply(kind: str, message: str = "") -> dict[str, Any]:
+    """Build the reply for a failed run."""
+    return {"status": "error", "kind": kind, "message": message}
+
+
+def encode_reply(outcome: Outcome, network_isolated: bool, max_bytes: int) -> bytes:
+    """Serialise the reply; a result that is not JSON or exceeds max_bytes becomes an error."""
+    if isinstance(outcome, dict):
+        return json.dumps({**outcome, "network_isolated": network_isolated}).encode()
+    reply = {"status": "ok", "network_isolated": network_isolated, "items": outcome}
+    try:
+        encoded = json.dumps(reply, allow_nan=False).encode()
+    except MemoryError:
+        return encode_reply(error_reply("memory"), network_isolated, max_bytes)
+    except (TypeError, ValueError, RecursionError) as exc:
+        message = f"Code returned a value that is not JSON: {_safe_str(exc)}"
+        return encode_reply(error_reply("runtime", message), network_isolated, max_bytes)
+    if len(encoded) > max_bytes:
+        return encode_reply(error_reply("output"), network_isolated, max_bytes)
+    return encoded
+
+
+def execute(code: str, items: list[Any]) -> Outcome:
+    """Run the user's code on the items; returns the normalised items or an error reply."""
+    try:
+        user_function = compile_user_function(code)
+    except SyntaxError as exc:
+        return error_reply("syntax", describe_exception(exc))
+    except (ValueError, RecursionError) as exc:
+        return error_reply("syntax", f"SyntaxError: {_safe_str(exc)}")
+    reserve = bytearray(RESERVE_BYTES)
+    exhausted = False
+    try:
+        normalised = normalise_items(user_function(items, items))
+    except MemoryError:  # not bound to a name: leaving the block frees the code's frames
+        exhausted = True
+    except ContractError as exc:
+        return error_reply("runtime", str(exc))
+    except BaseException as exc:  # user code may raise anything, SystemExit included
+        return error_reply("runtime", describe_exception(exc))
+    del reserve
+    return error_reply("memory") if exhausted else normalised
+
+
+def _split_channels() -> int:
+    """Keep a private duplicate of fd 1 for the reply and send fd 1 (prints) to fd 2 (logs)."""
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)
+    return reply_fd
+
+
+def _read_input() -> dict[str, Any]:
+    """Read the whole JSON input from stdin, then replace stdin with /dev/null."""
+    payload: dict[str, Any] = json.loads(sys.stdin.buffer.read())
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.close(null_fd)
+    return payload
+
+
+def _send(reply_fd: int, reply: bytes) -> None:
+    """Flush captured prints, then write the reply to the private channel and close it."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError, MemoryError):
+        pass
+    view = memoryview(reply)
+    while view:
+        view = view[os.write(reply_fd, view) :]
+    os.close(reply_fd)
+
+
+def main(argv: list[str]) -> int:
+    """Isolate, read the input, run the code and reply; returns the process exit status."""
+    config = json.loads(argv[1])
+    max_bytes = int(config["max_output_bytes"])
+    reply_fd = _split_channels()
+    try:
+        network_isolated = isolate(config)
+    except Exception as exc:
+        failure = error_reply("internal", f"Sandbox setup failed: {exc}")
+        _send(reply_fd, encode_reply(failure, False, max_bytes))
+        return 1
+    try:
+        payload = _read_input()
+        outcome = execute(payload["code"], payload["items"])
+    except MemoryError:
+        outcome = error_reply("memory")
+    _send(reply_fd, encode_reply(outcome, network_isolated, max_bytes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,150 @@
+"""Parent side: start the child in its own session and directory, supervise it, clean up."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from . import child
+from .channels import exchange
+from .errors import SandboxError
+from .limits import SandboxLimits
+from .outcome import ChildExit, Run, SandboxResult, interpret
+
+logger = logging.getLogger(__name__)
+
+BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+REPLY_SLACK_BYTES = 64 * 1024  # room for the reply envelope and error messages
+
+
+def _encode_input(code: str, items: list[dict[str, Any]]) -> bytes:
+    """Serialise the child's input; raises SandboxError when the items are not plain JSON."""
+    try:
+        return json.dumps({"code": code, "items": items}, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise SandboxError(f"Input items cannot be sent to the sandbox: {exc}", "internal") from exc
+
+
+def _child_env(workdir: str, extra_env: Mapping[str, str] | None) -> dict[str, str]:
+    """Build the child's whole environment: nothing is inherited from this process."""
+    return {**os.environ, **BASE_ENV, "HOME": workdir, "TMPDIR": workdir, **(extra_env or {})}
+
+
+def _make_writable(function: Any, path: str, _excinfo: Any) -> None:
+    """rmtree error hook: give the owner rwx on the parent directory, then retry once."""
+    os.chmod(os.path.dirname(path), stat.S_IRWXU)
+    function(path)
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[str]:
+    """Yield a fresh private directory for one run and remove it (and all it holds) afterwards."""
+    path = tempfile.mkdtemp(prefix="fluxolab-sandbox-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, onerror=_make_writable)
+
+
+def _spawn(workdir: str, limits: SandboxLimits, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the child program in a new session, with an explicit argv and environment."""
+    config = json.dumps(limits.child_config(os.getpid()))
+    argv = [sys.executable, "-I", "-S", "-B", child.__file__, config]
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=workdir,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole process group; safe until the child is reaped."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(process: subprocess.Popen[bytes]) -> ChildExit:
+    """Wait for the (killed or finished) child and collect its status and CPU time."""
+    try:
+        _pid, status, usage = os.wait4(process.pid, 0)
+    except ChildProcessError:  # someone else reaped it (e.g. SIGCHLD set to SIG_IGN)
+        process.returncode = -1
+        return ChildExit(None)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return ChildExit(process.returncode, usage.ru_utime + usage.ru_stime)
+
+
+def _supervise(process: subprocess.Popen[bytes], payload: bytes, limits: SandboxLimits) -> Run:
+    """Exchange data with the child, then kill its group and reap it whatever happened."""
+    started = time.monotonic()
+    try:
+        transcript = exchange(
+            process,
+            payload,
+            deadline=started + limits.wall_seconds,
+            reply_cap=limits.max_output_bytes + REPLY_SLACK_BYTES,
+            log_cap=limits.max_log_bytes,
+            on_exit=lambda: _kill_group(process),
+        )
+    finally:
+        _kill_group(process)
+        child_exit = _reap(process)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    return Run(transcript, child_exit, limits, duration_ms)
+
+
+def run_python(
+    code: str,
+    items: list[dict[str, Any]],
+    limits: SandboxLimits = SandboxLimits(),
+    *,
+    extra_env: Mapping[str, str] | None = None,
+) -> SandboxResult:
+    """Run user code as a function body on a copy of ``items`` in an isolated child process.
+
+    Returns the normalised items and captured prints; raises SandboxError (see its ``kind``)
+    for every failure of the code or of the sandbox. The calling process is never affected.
+    """
+    payload = _encode_input(code, items)
+    with _workdir() as workdir:
+        try:
+            process = _spawn(workdir, limits, _child_env(workdir, extra_env))
+        except OSError as exc:
+            raise SandboxError(f"Cannot start the sandbox: {exc}", "internal") from exc
+        run = _supervise(process, payload, limits)
+    result = interpret(run)
+    if not result.network_isolated:
+        _warn_no_network_isolation()
+    return result
+
+
+@functools.cache
+def _warn_no_network_isolation() -> None:
+    """Log once per process that user code can reach the network on this host."""
+    logger.warning("Code sandbox: no network namespace available; user code has network access")
+
+
+@functools.cache
+def network_isolation_available() -> bool:
+    """Probe once whether sandboxed code runs without network access on this host."""
+    try:
+        return run_python("return {}", []).network_isolated
+    except SandboxError:
+        return False

@@ -1,0 +1,103 @@
+"""Stored copies of step input/output: JSON-safe and truncated to the per-step byte budget.
+
+Items are never mutated once emitted, so a list of plain JSON items is stored by reference
+after one ``json.dumps`` to measure it; only lists holding non-JSON values (datetimes, NaN,
+tuples ...) are converted. A list over budget keeps its leading items and ends with the marker
+``{"json": {"$truncated": {"items": omitted_count, "bytes": omitted_bytes}}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from fluxolab.engine.context import Item
+
+TRUNCATED_KEY = "$truncated"
+_MARKER_RESERVE = 96  # bytes kept free for the marker item
+_MAX_DEPTH = 64
+
+
+def _dumps(value: Any) -> str | None:
+    """Serialise compactly; None when the value holds anything strict JSON cannot encode."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """Return a strict-JSON copy of ``value``: dates become ISO text, NaN/inf None, others str."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= _MAX_DEPTH:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item, depth + 1) for item in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _measured(items: list[Item]) -> tuple[list[Item], int]:
+    """Return a JSON-safe version of ``items`` (the same list when already safe) and its size."""
+    text = _dumps(items)
+    if text is not None:
+        return items, len(text)
+    safe = json_safe(items)
+    return safe, len(json.dumps(safe, separators=(",", ":")))
+
+
+def marker(omitted_items: int, omitted_bytes: int) -> Item:
+    """Return the item that stands for the items dropped from a stored copy."""
+    return {"json": {TRUNCATED_KEY: {"items": omitted_items, "bytes": omitted_bytes}}}
+
+
+def _truncate(items: list[Item], budget: int) -> tuple[list[Item], int]:
+    """Keep leading items while they fit in ``budget`` bytes, then append the marker."""
+    kept: list[Item] = []
+    used = 2
+    room = budget - _MARKER_RESERVE
+    for index, item in enumerate(items):
+        safe, size = _measured([item])
+        size -= 1  # the measured list's brackets count once for the whole list, plus a comma
+        if used + size > room:
+            omitted = items[index:]
+            omitted_bytes = sum(_measured([rest])[1] - 1 for rest in omitted)
+            kept.append(marker(len(omitted), omitted_bytes))
+            return kept, used + _MARKER_RESERVE
+        kept.append(safe[0])
+        used += size
+    return kept, used
+
+
+def store_items(items: list[Item], budget: int) -> tuple[list[Item], int, bool]:
+    """Return ``(stored_items, bytes_used, truncated)`` for one list under a byte ``budget``."""
+    safe, size = _measured(items)
+    if size <= budget:
+        return safe, size, False
+    kept, used = _truncate(safe, max(budget, _MARKER_RESERVE))
+    return kept, used, True
+
+
+def store_outputs(
+    outputs: Mapping[str, list[Item]], budget: int
+) -> tuple[dict[str, list[Item]], bool]:
+    """Store every output list, sharing one byte ``budget`` across them in port order."""
+    stored: dict[str, list[Item]] = {}
+    truncated = False
+    for port, items in outputs.items():
+        kept, used, cut = store_items(items, max(budget, 0))
+        stored[port] = kept
+        budget -= used
+        truncated = truncated or cut
+    return stored, truncated

@@ -1,0 +1,1 @@
+"""Users module: profile, trial info, workspace members, preferences."""

@@ -1,0 +1,1 @@
+"""Workspaces: provisioning, plans, membership."""

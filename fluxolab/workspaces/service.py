@@ -1,0 +1,174 @@
+"""Workspace provisioning, plan lookup and membership rules (the last owner stays)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from fluxolab.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from fluxolab.extensions import db
+from fluxolab.models import (
+    ROLES,
+    Environment,
+    Plan,
+    User,
+    Workspace,
+    WorkspaceInvitation,
+    WorkspaceMember,
+    utcnow,
+)
+
+DEFAULT_WORKSPACE_NAME = "Workspace FluxoLab"
+DEFAULT_PLAN_CODE = "free"
+DEFAULT_ENVIRONMENTS = (
+    ("Sandbox", "sandbox", "sandbox", "ready"),
+    ("Staging", "staging", "staging", "pending"),
+    ("Producao", "producao", "production", "locked"),
+)
+INVITATION_DAYS = 14
+
+
+def slugify(name: str) -> str:
+    """Return a lowercase ASCII slug of ``name``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "workspace"
+
+
+def plan_by_code(code: str) -> Plan:
+    """Return an active plan by code, or raise ``NotFound``."""
+    plan = db.session.execute(
+        select(Plan).where(Plan.code == code, Plan.is_active.is_(True))
+    ).scalar_one_or_none()
+    if plan is None:
+        raise NotFound(f"Plano '{code}' nao encontrado.")
+    return plan
+
+
+def provision_workspace(user: User) -> Workspace:
+    """Create the user's workspace (free plan, trial, three environments, owner membership).
+
+    Adds rows to the session without committing; the caller owns the transaction.
+    """
+    plan = plan_by_code(DEFAULT_PLAN_CODE)
+    now = utcnow()
+    workspace = Workspace(
+        id=uuid.uuid4(),
+        name=DEFAULT_WORKSPACE_NAME,
+        slug=f"{slugify(DEFAULT_WORKSPACE_NAME)}-{secrets.token_hex(4)}",
+        plan_id=plan.id,
+        settings={"planCode": plan.code, "provisionedAt": now.isoformat()},
+        subscription_status="trialing",
+        trial_ends_at=now + timedelta(days=plan.trial_days or 30),
+        usage_period_start=now,
+    )
+    db.session.add(workspace)
+    db.session.flush()  # no ORM relationships: make the parent row exist before its children
+    for name, slug, kind, status in DEFAULT_ENVIRONMENTS:
+        db.session.add(
+            Environment(
+                workspace_id=workspace.id,
+                name=name,
+                slug=slug,
+                environment_type=kind,
+                region=workspace.region,
+                status=status,
+            )
+        )
+    add_member(workspace.id, user.id, "owner", invited_by=None)
+    user.default_workspace_id = workspace.id
+    return workspace
+
+
+def add_member(
+    workspace_id: uuid.UUID, user_id: uuid.UUID, role: str, invited_by: uuid.UUID | None
+) -> WorkspaceMember:
+    """Add a membership row to the session (no commit)."""
+    member = WorkspaceMember(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        role=role,
+        invited_by=invited_by,
+        joined_at=utcnow(),
+    )
+    db.session.add(member)
+    return member
+
+
+def accept_invitations(user: User) -> uuid.UUID | None:
+    """Turn pending invitations for the user's e-mail into memberships; return the first one."""
+    invitations = db.session.execute(
+        select(WorkspaceInvitation)
+        .where(
+            WorkspaceInvitation.email == user.email,
+            WorkspaceInvitation.accepted_at.is_(None),
+            WorkspaceInvitation.expires_at > utcnow(),
+        )
+        .order_by(WorkspaceInvitation.created_at)
+    ).scalars()
+    first: uuid.UUID | None = None
+    for invitation in invitations:
+        add_member(invitation.workspace_id, user.id, invitation.role, invitation.invited_by)
+        invitation.accepted_at = utcnow()
+        first = first or invitation.workspace_id
+    return first
+
+
+def get_workspace(workspace_id: uuid.UUID) -> Workspace:
+    """Return the workspace or raise ``NotFound``."""
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound("Workspace nao encontrado.")
+    return workspace
+
+
+def check_role_value(role: str) -> None:
+    """Refuse roles outside owner/admin/editor/viewer with a field error."""
+    if role not in ROLES:
+        raise ValidationFailed(errors={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+
+
+def ensure_can_grant(actor_role: str, role: str) -> None:
+    """Only an owner may grant or change the owner role."""
+    if role == "owner" and actor_role != "owner":
+        raise Forbidden("Apenas um owner pode conceder o papel de owner.")
+
+
+def count_owners(workspace_id: uuid.UUID) -> int:
+    """Return how many owners the workspace has."""
+    return int(
+        db.session.execute(
+            select(func.count())
+            .select_from(WorkspaceMember)
+            .where(WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.role == "owner")
+        ).scalar_one()
+    )
+
+
+def ensure_not_last_owner(member: WorkspaceMember) -> None:
+    """Refuse to demote or remove the only owner of a workspace."""
+    if member.role == "owner" and count_owners(member.workspace_id) <= 1:
+        raise Conflict("O workspace precisa de pelo menos um owner.")
+
+
+def invite_email(
+    workspace_id: uuid.UUID, email: str, role: str, invited_by: uuid.UUID
+) -> WorkspaceInvitation:
+    """Create (or refresh) a pending invitation for an e-mail without an account."""
+    invitation = db.session.execute(
+        select(WorkspaceInvitation).where(
+            WorkspaceInvitation.workspace_id == workspace_id, WorkspaceInvitation.email == email
+        )
+    ).scalar_one_or_none()
+    if invitation is None:
+        invitation = WorkspaceInvitation(workspace_id=workspace_id, email=email)
+        db.session.add(invitation)
+    invitation.role = role
+    invitation.invited_by = invited_by
+    invitation.accepted_at = None
+    invitation.expires_at = utcnow() + timedelta(days=INVITATION_DAYS)
+    return invitation

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run a command with throw-away PostgreSQL and Redis on loopback, torn down afterwards
+# (also on failure or Ctrl-C). Exports DATABASE_URL, REDIS_URL and CELERY_BROKER_URL.
+#   scripts/with-services.sh pytest -x
+set -euo pipefail
+
+die() { echo "with-services: $*" >&2; exit 2; }
+
+find_pg_bin() {
+  local name=$1 candidate
+  for candidate in "$(command -v "$name" 2>/dev/null || true)" /usr/lib/postgresql/*/bin/"$name"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  die "PostgreSQL binary '$name' not found (install PostgreSQL 15 server binaries)"
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "with-services: installing redis-server with apt-get" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    die "redis-server is missing: install it (e.g. 'sudo apt-get install redis-server') and retry"
+  fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+INITDB=$(find_pg_bin initdb)
+PG_CTL=$(find_pg_bin pg_ctl)
+ensure_redis
+
+WORK=$(mktemp -d /tmp/fluxolab-services.XXXXXX)
+PG_PORT=$(free_port)
+REDIS_PORT=$(free_port)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+  chown postgres "$WORK"
+  as_pg=(runuser -u postgres --)
+fi
+
+cleanup() {
+  local rc=$?
+  "${as_pg[@]}" "$PG_CTL" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  if [ -f "$WORK/redis.pid" ]; then kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true; fi
+  sleep 0.2
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"${as_pg[@]}" "$INITDB" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
+  || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+"${as_pg[@]}" "$PG_CTL" -D "$WORK/pg" -l "$WORK/pg.log" -w -t 30 start \
+  -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  >/dev/null || { cat "$WORK/pg.log" >&2; die "PostgreSQL did not start"; }
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
+  --pidfile "$WORK/redis.pid" --daemonize yes --logfile "$WORK/redis.log" >/dev/null
+for _ in $(seq 50); do [ -f "$WORK/redis.pid" ] && break; sleep 0.1; done
+
+export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export CELERY_BROKER_URL="$REDIS_URL"
+export FLUXOLAB_SERVICES_DIR="$WORK"
+echo "with-services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT" >&2
+"$@"

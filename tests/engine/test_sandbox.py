@@ -1,0 +1,442 @@
+"""Behaviour of the Code node sandbox: contract, limits, isolation and cleanup."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from fluxolab.engine.sandbox import (
+    SandboxError,
+    SandboxLimits,
+    SandboxResult,
+    network_isolation_available,
+    run_python,
+)
+
+FAST = SandboxLimits(cpu_seconds=1, wall_seconds=3)
+ITEMS = [{"json": {"n": 1}}, {"json": {"n": 2}}]
+IS_ROOT = os.geteuid() == 0
+root_only = pytest.mark.skipif(not IS_ROOT, reason="privilege drop only happens as root")
+
+
+def run(code: str, limits: SandboxLimits = FAST, items: list[dict] | None = None) -> SandboxResult:
+    """Run code with the fast test limits."""
+    return run_python(code, ITEMS if items is None else items, limits)
+
+
+def fail(code: str, limits: SandboxLimits = FAST) -> SandboxError:
+    """Run code that must fail and return the error."""
+    with pytest.raises(SandboxError) as caught:
+        run(code, limits)
+    return caught.value
+
+
+def live_processes_in_session(session_id: int) -> list[int]:
+    """Return non-zombie processes whose session or process group is ``session_id``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat_file:
+                fields = stat_file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        state, process_group, session = fields[0], int(fields[2]), int(fields[3])
+        if session_id in (process_group, session) and state not in "ZX":
+            members.append(int(entry))
+    return members
+
+
+def wait_until_session_empty(session_id: int, timeout: float = 2.0) -> list[int]:
+    """Give SIGKILLed processes a moment to die; return whatever is still alive."""
+    deadline = time.monotonic() + timeout
+    while (alive := live_processes_in_session(session_id)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive
+
+
+@pytest.fixture
+def listening_port() -> Iterator[tuple[socket.socket, int]]:
+    """A TCP server on loopback in the parent's network namespace."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.setblocking(False)
+    yield server, server.getsockname()[1]
+    server.close()
+
+
+# --- the user-code contract ---------------------------------------------------------------
+
+
+def test_returns_transformed_items() -> None:
+    result = run("return [{'json': {'n': item['json']['n'] * 10}} for item in items]")
+
+    assert result.items == [{"json": {"n": 10}}, {"json": {"n": 20}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param(
+            "return [{'a': 1}, {'b': 2}]",
+            [{"json": {"a": 1}}, {"json": {"b": 2}}],
+            id="list-of-dicts",
+        ),
+        pytest.param("return {'a': 1}", [{"json": {"a": 1}}], id="single-dict"),
+        pytest.param("return {'json': {'a': 1}}", [{"json": {"a": 1}}], id="single-item"),
+        pytest.param("return []", [], id="empty-list"),
+        pytest.param(
+            "return [{'json': {}, 'pairedItem': {'item': 0}}]",
+            [{"json": {}, "pairedItem": {"item": 0}}],
+            id="item-keeps-paired-item",
+        ),
+        pytest.param(
+            "return [{'json': 1, 'x': 2}]",
+            [{"json": {"json": 1, "x": 2}}],
+            id="dict-with-json-key-wrapped",
+        ),
+    ],
+)
+def test_return_value_is_normalised_to_items(code: str, expected: list[dict]) -> None:
+    assert run(code).items == expected
+
+
+def test_default_code_return_data_with_semicolon_passes_items_through() -> None:
+    assert run("return data;").items == ITEMS
+
+
+def test_items_and_data_are_the_same_list() -> None:
+    result = run("return {'same': items is data, 'count': len(items)}")
+
+    assert result.items == [{"json": {"same": True, "count": 2}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "detail"),
+    [
+        pytest.param("return 42", "(got int)", id="int"),
+        pytest.param("return 'text'", "(got str)", id="str"),
+        pytest.param("x = 1", "(got NoneType)", id="no-return"),
+        pytest.param("return [1, 2]", "(item 0 is a int)", id="list-of-ints"),
+        pytest.param(
+            "return [{'json': 5}]", '(item 0 has a non-dict "json")', id="item-json-not-dict"
+        ),
+        pytest.param("yield {'a': 1}", "(got generator)", id="generator"),
+    ],
+)
+def test_rejects_return_values_that_are_not_items(code: str, detail: str) -> None:
+    error = fail(code)
+
+    assert error.kind == "runtime"
+    assert error.message == f"Code must return a list of items or a dict {detail}"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import datetime\nreturn {'at': datetime.date(2024, 1, 1)}", id="date"),
+        pytest.param("return {'x': float('nan')}", id="nan"),
+    ],
+)
+def test_rejects_results_that_are_not_json(code: str) -> None:
+    error = fail(code)
+
+    assert error.kind == "runtime"
+    assert error.message.startswith("Code returned a value that is not JSON: ")
+
+
+def test_print_output_goes_to_logs_not_items() -> None:
+    result = run("print('hello')\nprint('a', 1)\nreturn {'ok': True}")
+
+    assert result.logs == ["hello", "a 1"]
+    assert result.items == [{"json": {"ok": True}}]
+
+
+def test_logs_are_kept_when_the_code_fails() -> None:
+    error = fail("print('before')\nraise ValueError('boom')")
+
+    assert error.logs == ["before"]
+
+
+def test_stdin_is_empty_for_user_code() -> None:
+    assert run("import sys\nreturn {'stdin': sys.stdin.read()}").items == [{"json": {"stdin": ""}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        pytest.param("a = 1\nb = 2\nc = = 3", "SyntaxError: invalid syntax (line 3)", id="invalid"),
+        pytest.param("x = 1\n  y = 2", "IndentationError: unexpected indent (line 2)", id="indent"),
+        pytest.param(
+            "x = 1\nawait x", "SyntaxError: 'await' outside async function (line 2)", id="compile"
+        ),
+    ],
+)
+def test_syntax_errors_report_the_users_line(code: str, message: str) -> None:
+    error = fail(code)
+
+    assert (error.kind, error.message) == ("syntax", message)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        pytest.param(
+            "x = 1\ny = x / 0\nreturn []",
+            "ZeroDivisionError: division by zero (line 2)",
+            id="top-level",
+        ),
+        pytest.param(
+            "def half(v):\n    return v / 0\n\nreturn half(1)",
+            "ZeroDivisionError: division by zero (line 2)",
+            id="inside-user-function",
+        ),
+        pytest.param(
+            "x = 1\nreturn int('abc')",
+            "ValueError: invalid literal for int() with base 10: 'abc' (line 2)",
+            id="inside-builtin",
+        ),
+        pytest.param("import sys\nsys.exit(3)", "SystemExit: 3 (line 2)", id="sys-exit"),
+        pytest.param("raise KeyError", "KeyError (line 1)", id="no-message"),
+    ],
+)
+def test_runtime_errors_report_type_message_and_users_line(code: str, message: str) -> None:
+    error = fail(code)
+
+    assert (error.kind, error.message) == ("runtime", message)
+
+
+def test_items_that_are_not_json_are_refused_before_starting() -> None:
+    with pytest.raises(SandboxError) as caught:
+        run_python("return data", [{"json": {"x": object()}}], FAST)
+
+    assert caught.value.kind == "internal"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"cpu_seconds": 0}, id="cpu-zero"),
+        pytest.param({"wall_seconds": 0}, id="wall-zero"),
+        pytest.param({"memory_bytes": 1024}, id="memory-too-small"),
+        pytest.param({"max_processes": -1}, id="processes-negative"),
+        pytest.param({"max_open_files": 3}, id="files-too-few"),
+    ],
+)
+def test_limits_out_of_range_are_rejected(changes: dict) -> None:
+    with pytest.raises(ValueError, match="SandboxLimits"):
+        SandboxLimits(**changes)
+
+
+# --- resource limits ------------------------------------------------------------------------
+
+
+def test_busy_loop_hits_the_cpu_limit() -> None:
+    started = time.monotonic()
+    error = fail("while True: pass")
+
+    assert (error.kind, error.message) == ("cpu", "Code exceeded its CPU time limit (1 s)")
+    assert time.monotonic() - started < FAST.wall_seconds
+
+
+def test_cpu_limit_holds_when_the_code_ignores_sigxcpu() -> None:
+    error = fail("import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True: pass")
+
+    assert error.kind == "cpu"
+
+
+def test_sleeping_code_hits_the_wall_time_limit() -> None:
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=0.5)
+    started = time.monotonic()
+    error = fail("import time\ntime.sleep(100)", limits)
+
+    assert (error.kind, error.message) == ("timeout", "Code exceeded its wall time limit (0.5 s)")
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("x = bytearray(10**10)", id="one-huge-allocation"),
+        pytest.param("a = []\nwhile True: a.append('x' * 10**6)", id="growing-list"),
+    ],
+)
+def test_memory_bombs_hit_the_memory_limit(code: str) -> None:
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, memory_bytes=128 * 1024 * 1024)
+    error = fail(code, limits)
+
+    assert (error.kind, error.message) == ("memory", "Code exceeded its memory limit (128 MiB)")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import os\nwhile True: os.fork()", id="fork-bomb"),
+        pytest.param("import subprocess\nsubprocess.run(['true'])", id="subprocess"),
+        pytest.param("import threading\nthreading.Thread(target=print).start()", id="thread"),
+    ],
+)
+def test_starting_processes_fails_with_a_resource_error(code: str) -> None:
+    error = fail(code)
+
+    assert error.kind == "runtime"
+    assert error.message.endswith("(line 2)")
+    assert "BlockingIOError" in error.message or "can't start new thread" in error.message
+
+
+def test_fork_bomb_leaves_no_process_behind() -> None:
+    error = fail("import os\nprint(os.getpid(), flush=True)\nwhile True: os.fork()")
+
+    assert wait_until_session_empty(int(error.logs[0])) == []
+
+
+def test_processes_left_by_a_finished_run_are_killed() -> None:
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=3, max_processes=2)
+    code = "import os, time\nif os.fork() == 0:\n    time.sleep(100)\nreturn {'pid': os.getpid()}"
+    result = run(code, limits)
+
+    assert wait_until_session_empty(result.items[0]["json"]["pid"]) == []
+
+
+def test_processes_of_a_timed_out_run_are_killed() -> None:
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=0.5, max_processes=2)
+    code = "import os, time\nprint(os.getpid(), flush=True)\nos.fork()\ntime.sleep(100)"
+    error = fail(code, limits)
+
+    assert error.kind == "timeout"
+    assert wait_until_session_empty(int(error.logs[0])) == []
+
+
+def test_the_worker_keeps_working_after_a_failed_run() -> None:
+    fail("import os\nwhile True: os.fork()")
+
+    assert run("return data").items == ITEMS
+
+
+def test_oversized_result_is_an_output_error() -> None:
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_output_bytes=1024 * 1024)
+    error = fail("return [{'i': i, 'pad': 'x' * 100} for i in range(20000)]", limits)
+
+    assert (error.kind, error.message) == ("output", "Code output exceeds 1 MiB")
+
+
+def test_flooding_the_result_channel_is_cut_off_by_the_parent() -> None:
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_output_bytes=1024 * 1024)
+    code = (
+        "import os, stat\n"
+        "for fd in range(3, 16):\n"
+        "    try:\n"
+        "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+        "            os.write(fd, b'x' * 4_000_000)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "return {}"
+    )
+    error = fail(code, limits)
+
+    assert error.kind == "output"
+
+
+def test_print_spam_is_bounded() -> None:
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_log_bytes=1024)
+    result = run("for i in range(200_000):\n    print('line', i)\nreturn {}", limits)
+
+    kept = "\n".join(result.logs[:-1]).encode()
+    assert len(kept) <= 1024
+    assert result.logs[0] == "line 0"
+    assert result.logs[-1].startswith("[log truncated: ")
+
+
+def test_writing_a_large_file_fails() -> None:
+    code = (
+        "with open('big.bin', 'wb') as f:\n    for _ in range(100):\n        f.write(b'x' * 10**6)"
+    )
+    error = fail(code)
+
+    assert (error.kind, error.message) == ("runtime", "OSError: [Errno 27] File too large (line 3)")
+
+
+# --- isolation ------------------------------------------------------------------------------
+
+
+def test_parent_secrets_are_not_in_the_child_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SECRET_KEY", "jwt-secret-value")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://user:password@db/fluxolab")
+    result = run("import os\nreturn dict(os.environ)")
+
+    assert set(result.items[0]["json"]) == {"PATH", "LANG", "HOME", "TMPDIR"}
+
+
+def test_extra_env_reaches_the_child() -> None:
+    result = run_python(
+        "import os\nreturn {'tz': os.environ['TZ']}", [], FAST, extra_env={"TZ": "UTC"}
+    )
+
+    assert result.items == [{"json": {"tz": "UTC"}}]
+
+
+@root_only
+def test_code_runs_as_an_unprivileged_user_without_a_way_back() -> None:
+    code = "import os\ntry:\n    os.setuid(0)\nexcept PermissionError:\n    return {'uid': os.getuid()}"
+    result = run(code)
+
+    assert result.items[0]["json"]["uid"] not in (0, os.getuid())
+
+
+@root_only
+def test_parent_environment_is_not_readable_through_proc() -> None:
+    error = fail("import os\nreturn {'env': open(f'/proc/{os.getppid()}/environ').read()}")
+
+    assert error.message.startswith("PermissionError: ")
+
+
+def test_network_is_unreachable(listening_port: tuple[socket.socket, int]) -> None:
+    if not IS_ROOT and not network_isolation_available():
+        pytest.skip("no network namespace for unprivileged users on this host")
+    server, port = listening_port
+    error = fail(
+        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\nreturn {{}}"
+    )
+
+    assert error.message == "OSError: [Errno 101] Network is unreachable (line 2)"
+    with pytest.raises(BlockingIOError):
+        server.accept()
+
+
+@root_only
+def test_result_reports_network_isolation() -> None:
+    assert run("return {}").network_isolated is True
+
+
+def test_working_directory_starts_empty() -> None:
+    assert run("import os\nreturn {'files': os.listdir('.')}").items == [{"json": {"files": []}}]
+
+
+@pytest.mark.parametrize(
+    ("code", "fails"),
+    [
+        pytest.param(
+            "import os\nopen('f.txt', 'w').write('x')\nreturn {'cwd': os.getcwd()}",
+            False,
+            id="success",
+        ),
+        pytest.param(
+            "import os\nopen('f.txt', 'w').write('x')\nprint(os.getcwd())\n1 / 0",
+            True,
+            id="failure",
+        ),
+    ],
+)
+def test_working_directory_is_removed_after_the_run(code: str, fails: bool) -> None:
+    if fails:
+        workdir = fail(code).logs[0]
+    else:
+        workdir = run(code).items[0]["json"]["cwd"]
+
+    assert workdir.startswith("/") and not os.path.exists(workdir)
