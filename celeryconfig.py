@@ -72,4 +72,12 @@ beat_schedule = {
         "task": "maintenance.purge_auth_records",
         "schedule": float(os.environ.get("PURGE_AUTH_INTERVAL_SECONDS", "3600")),
     },
+    "sweep-executions": {
+        "task": "maintenance.sweep_executions",
+        "schedule": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "5")),
+    },
+    "prune-executions": {
+        "task": "maintenance.prune_executions",
+        "schedule": float(os.environ.get("PRUNE_INTERVAL_SECONDS", "3600")),
+    },
 }

@@ -74,10 +74,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
     from fluxolab.auth.routes import blp as auth_blp
     from fluxolab.cli import register_commands
+    from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.health.routes import blp as health_blp
     from fluxolab.users.routes import blp as users_blp
+    from fluxolab.workflows.routes import blp as workflows_blp
 
-    for blueprint in (health_blp, auth_blp, users_blp):
+    for blueprint in (health_blp, auth_blp, users_blp, workflows_blp, executions_blp):
         api.register_blueprint(blueprint)
     register_commands(app)

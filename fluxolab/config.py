@@ -146,5 +146,26 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
         ),
     }
+    config.update(execution_settings())
     config.update(overrides)
     return config
+
+
+def execution_settings() -> dict[str, Any]:
+    """Execution engine and worker settings (limits, leases, retention)."""
+    return {
+        "EXECUTION_TIMEOUT_SECONDS": env_int("EXECUTION_TIMEOUT_SECONDS", 300),
+        "EXECUTION_MAX_ITEMS_PER_STEP": env_int("EXECUTION_MAX_ITEMS_PER_STEP", 10_000),
+        "EXECUTION_MAX_STEP_BYTES": env_int("EXECUTION_MAX_STEP_BYTES", 256 * 1024),
+        "EXECUTION_LEASE_SECONDS": env_int("EXECUTION_LEASE_SECONDS", 300),
+        "EXECUTION_MAX_DELIVERIES": env_int("EXECUTION_MAX_DELIVERIES", 3),
+        "EXECUTION_REPUBLISH_AFTER_SECONDS": env_int("EXECUTION_REPUBLISH_AFTER_SECONDS", 30),
+        "EXECUTION_RETENTION_DAYS": env_int("EXECUTION_RETENTION_DAYS", 30),
+        "EXECUTION_RETENTION_MAX_PER_WORKSPACE": env_int(
+            "EXECUTION_RETENTION_MAX_PER_WORKSPACE", 100_000
+        ),
+        "EXECUTION_PRUNE_BATCH": env_int("EXECUTION_PRUNE_BATCH", 500),
+        "CODE_CPU_SECONDS": env_int("CODE_CPU_SECONDS", 5),
+        "CODE_WALL_SECONDS": env_int("CODE_WALL_SECONDS", 10),
+        "CODE_MEMORY_MB": env_int("CODE_MEMORY_MB", 256),
+    }

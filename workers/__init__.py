@@ -11,6 +11,6 @@ from fluxolab import create_app
 app = create_app()
 celery: Celery = app.extensions["celery"]
 
-from workers import maintenance  # noqa: E402  (task modules register on the app above)
+from workers import executions, maintenance  # noqa: E402  (task modules register on the app)
 
-__all__ = ["app", "celery", "maintenance"]
+__all__ = ["app", "celery", "executions", "maintenance"]

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from fluxolab.auth import purge
+from fluxolab.executions import sweeper
 
 log = logging.getLogger(__name__)
 
@@ -18,3 +19,20 @@ def purge_auth_records() -> dict[str, int]:
     report = asdict(purge.purge_auth_records())
     log.info("purged auth records: %s", report)
     return report
+
+
+@shared_task(name="maintenance.sweep_executions")
+def sweep_executions() -> dict[str, int]:
+    """Re-publish stuck executions and resume due waits and approval timeouts."""
+    report = asdict(sweeper.sweep())
+    if any(report.values()):
+        log.info("execution sweep: %s", report)
+    return report
+
+
+@shared_task(name="maintenance.prune_executions")
+def prune_executions() -> int:
+    """Delete finished executions past the retention age or count."""
+    removed = sweeper.prune()
+    log.info("pruned %d executions", removed)
+    return removed

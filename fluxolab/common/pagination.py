@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Unpack
 
 from sqlalchemy import Select, func, select
 
@@ -32,7 +32,9 @@ class Page(Generic[T]):
         }
 
 
-def paginate(stmt: Select[Any], limit: int, offset: int, *, scalars: bool = True) -> Page[Any]:
+def paginate(
+    stmt: Select[Unpack[tuple[Any, ...]]], limit: int, offset: int, *, scalars: bool = True
+) -> Page[Any]:
     """Run ``stmt`` for one page; ``stmt`` must carry its own ORDER BY for stable pages."""
     total = db.session.execute(
         select(func.count()).select_from(stmt.order_by(None).subquery())

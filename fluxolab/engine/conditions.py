@@ -63,6 +63,14 @@ def to_number(value: Any) -> float | None:
     return None
 
 
+def non_negative(value: Any, field: str) -> float:
+    """Return ``value`` as a number >= 0; raises NodeError naming ``field`` otherwise."""
+    number = to_number(value)
+    if number is None or number < 0:
+        raise NodeError(f"Field '{field}': {value!r} is not a non-negative number")
+    return number
+
+
 def loose_equal(left: Any, right: Any) -> bool:
     """Return whether two values are equal, treating numeric text as numbers."""
     if left == right and type(left) is type(right):

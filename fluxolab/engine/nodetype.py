@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fluxolab.engine.call import NodeCall
 
 CATEGORIES = ("ai", "action", "data", "flow", "core", "human")
+LOOP_RETURN = "$return"  # the input on which a loop node receives its body's results
 
 Outputs = dict[str, list[Item]]
 

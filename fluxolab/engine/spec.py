@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -94,9 +95,9 @@ def _identity(raw: Any, position: int) -> tuple[str, str, list[ValidationIssue]]
 
 
 def _section(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Return ``raw[key]`` as a fresh dict; anything but an object counts as empty."""
+    """Return a deep copy of ``raw[key]`` (graphs are cached); a non-object counts as empty."""
     value = raw.get(key)
-    return dict(value) if isinstance(value, Mapping) else {}
+    return copy.deepcopy(dict(value)) if isinstance(value, Mapping) else {}
 
 
 def _shape_issues(raw: Mapping[str, Any], name: str, node_id: str) -> list[ValidationIssue]:

@@ -48,6 +48,12 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
+def detached_copy(value: Any) -> Any:
+    """Return a deep, strict-JSON copy of ``value`` (shares nothing with the original)."""
+    text = _dumps(value)
+    return json.loads(text) if text is not None else json_safe(value)
+
+
 def _measured(items: list[Item]) -> tuple[list[Item], int]:
     """Return a JSON-safe version of ``items`` (the same list when already safe) and its size."""
     text = _dumps(items)

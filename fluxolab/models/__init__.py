@@ -1,7 +1,15 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from fluxolab.models.base import Base, utcnow
+from fluxolab.models.execution import (
+    EXECUTION_MODES,
+    EXECUTION_STATUSES,
+    FINISHED_STATUSES,
+    Execution,
+    ExecutionStep,
+)
 from fluxolab.models.identity import AuthSession, PasswordResetRequest, RefreshToken, User
+from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
     ROLES,
     Environment,
@@ -12,14 +20,22 @@ from fluxolab.models.workspace import (
 )
 
 __all__ = [
+    "EXECUTION_MODES",
+    "EXECUTION_STATUSES",
+    "FINISHED_STATUSES",
     "ROLES",
+    "WORKFLOW_STATUSES",
     "AuthSession",
     "Base",
     "Environment",
+    "Execution",
+    "ExecutionStep",
     "PasswordResetRequest",
     "Plan",
     "RefreshToken",
     "User",
+    "Workflow",
+    "WorkflowVersion",
     "Workspace",
     "WorkspaceInvitation",
     "WorkspaceMember",

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from .errors import ExpressionError
 from .runtime import Runtime
-from .values import Internal, is_number, type_name
+from .values import Internal, type_name
 
 Function = Callable[[Runtime, Any, list[Any]], Any]
 """A helper implementation: (runtime, receiver, arguments) -> result."""
@@ -35,7 +35,7 @@ class Builtin(Internal):
         return f"{self.name}()"
 
     def invoke(self, runtime: Runtime, receiver: Any, args: list[Any]) -> Any:
-        """Check the argument count, then call the implementation; raise ExpressionError if wrong."""
+        """Check the argument count and call the implementation; raise ExpressionError if wrong."""
         if not self.min_args <= len(args) <= self.max_args:
             raise ExpressionError(f"{self.name}() {_arity_text(self.min_args, self.max_args)}")
         return self.fn(runtime, receiver, args)
@@ -52,7 +52,7 @@ def _arity_text(low: int, high: int) -> str:
 
 
 def define(
-    table: dict[str, Builtin],
+    table: dict[str, Any],
     names: str,
     min_args: int = 0,
     max_args: int | None = None,
@@ -131,11 +131,11 @@ def text_arg(args: list[Any], index: int, what: str, default: str | None = None)
 def number_arg(
     args: list[Any], index: int, what: str, default: int | float | None = None
 ) -> int | float:
-    """Return argument `index` as a number; raise ExpressionError if it is missing or not numeric."""
+    """Return argument `index` as a number; raise ExpressionError if missing or not numeric."""
     if _missing(args, index) and default is not None:
         return default
     value = args[index] if index < len(args) else None
-    if not is_number(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise ExpressionError(
             f"{what} expects a number as argument {index + 1}, got {type_name(value)}"
         )

@@ -1,8 +1,8 @@
 """Bounded conversions of evaluator values into plain JSON data and text.
 
 Copying data that already exists (the scope's payload) is free; every repeated occurrence of the
-same list or dict (e.g. `[$json, $json, ...]`) counts its full size against max_result_chars, so a
-result can never expand into something much larger than its inputs.
+same list, dict or long string (e.g. `[$json, $json, ...]`) counts its full size against
+max_result_chars, so a result can never expand into something much larger than its inputs.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .values import Internal, date_to_iso, number_to_text
 
 MAX_DATA_DEPTH = 256
 _CLOCK_EVERY = 4096
+_SHARED_TEXT_CHARS = 256
 
 
 def clone(value: Any) -> Any:
@@ -39,12 +40,13 @@ def _key_text(key: Any) -> str:
 
 
 class Converter:
-    """Copies one value into plain JSON data and measures it; repeated sub-structures are charged."""
+    """Copies a value into plain JSON data and measures it; repeated sub-structures are charged."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._seen: dict[int, tuple[Any, Any, int]] = {}
         self._active: set[int] = set()
+        self._texts: dict[int, str] = {}
         self._duplicated = 0
         self._containers = 0
 
@@ -58,6 +60,8 @@ class Converter:
         if isinstance(value, float):
             return (value if math.isfinite(value) else None), 1
         if isinstance(value, str):
+            if len(value) > _SHARED_TEXT_CHARS:
+                self._charge_repeat(value)
             return value, len(value) + 2
         if isinstance(value, datetime):
             text = date_to_iso(value)
@@ -71,6 +75,14 @@ class Converter:
         raise ExpressionError(
             f"Values of type '{type(value).__name__}' cannot be used in expressions"
         )
+
+    def _charge_repeat(self, text: str) -> None:
+        """Count a long string's repeated occurrences (the same object again) as duplication."""
+        if id(text) in self._texts:
+            self._duplicated += len(text)
+            self.runtime.check_size(self._duplicated)
+        else:
+            self._texts[id(text)] = text
 
     def _container(self, value: Any, depth: int) -> tuple[Any, int]:
         key = id(value)

@@ -19,7 +19,7 @@ class ExpressionError(Exception):
 
 @dataclass(frozen=True)
 class ExpressionLimits:
-    """Bounds applied to one expression (source, depth) and to one render() call (steps, sizes, time)."""
+    """Bounds on one expression (source, depth) and on one render() call (steps, sizes, time)."""
 
     max_source_chars: int = 10_000
     max_depth: int = 64

@@ -17,7 +17,7 @@ BOOLEAN_METHODS: dict[str, Builtin] = {}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def _clamp(index: int, length: int) -> int:
+def clamp_index(index: int, length: int) -> int:
     """Resolve a JavaScript slice index: negatives count from the end, result within [0, length]."""
     if index < 0:
         return max(length + index, 0)
@@ -47,7 +47,6 @@ def _split(rt: Runtime, text: str, args: list[Any]) -> list[str]:
     else:
         separator = text_arg(args, 0, "split()")
         parts = list(text) if separator == "" else text.split(separator)
-    rt.step(len(parts))
     return parts if limit < 0 else parts[:limit]
 
 
@@ -56,7 +55,6 @@ def _replaced(rt: Runtime, text: str, old: str, new: str, count: int) -> str:
     found = len(text) + 1 if old == "" else text.count(old)
     found = found if count < 0 else min(found, count)
     rt.check_size(len(text) + found * (len(new) - len(old)))
-    rt.step(found)
     return text.replace(old, new, count)
 
 
@@ -89,14 +87,14 @@ def _ends_with(rt: Runtime, text: str, args: list[Any]) -> bool:
 
 @define(STRING_METHODS, "indexOf", 1, 2)
 def _index_of(rt: Runtime, text: str, args: list[Any]) -> int:
-    start = _clamp(max(int_arg(args, 1, "indexOf()", 0), 0), len(text))
+    start = clamp_index(max(int_arg(args, 1, "indexOf()", 0), 0), len(text))
     return text.find(text_arg(args, 0, "indexOf()"), start)
 
 
 @define(STRING_METHODS, "slice", 0, 2)
 def _slice(rt: Runtime, text: str, args: list[Any]) -> str:
-    start = _clamp(int_arg(args, 0, "slice()", 0), len(text))
-    end = _clamp(int_arg(args, 1, "slice()", len(text)), len(text))
+    start = clamp_index(int_arg(args, 0, "slice()", 0), len(text))
+    end = clamp_index(int_arg(args, 1, "slice()", len(text)), len(text))
     return text[start:end]
 
 
@@ -115,7 +113,6 @@ def _padding(rt: Runtime, text: str, args: list[Any], what: str) -> str:
         return ""
     rt.check_size(target)
     needed = target - len(text)
-    rt.step(needed // max(len(fill), 1) + 1)
     return (fill * (needed // len(fill) + 1))[:needed]
 
 
@@ -136,7 +133,6 @@ def _repeat(rt: Runtime, text: str, args: list[Any]) -> str:
         raise ExpressionError("repeat() expects a count of 0 or more")
     if text:
         rt.check_size(len(text) * count)
-    rt.step(count)
     return text * count
 
 
@@ -159,7 +155,7 @@ def _string_to_string(rt: Runtime, text: str, args: list[Any]) -> str:
 
 
 def _decimal_round(value: float | int, places: int, exact: bool) -> Decimal:
-    """Round half away from zero; `exact` uses the binary value (toFixed), else the shortest repr."""
+    """Round half away from zero; `exact` uses the binary value (toFixed), else the repr."""
     number = Decimal(value) if exact else Decimal(repr(value))
     return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 

@@ -8,13 +8,12 @@ from typing import NamedTuple
 from .errors import ExpressionError
 from .values import js_number
 
-_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_SPACE = re.compile(r"\s+")
-_PUNCTUATION = (
-    "===", "!==", "**", "=>", "?.", "??", "==", "!=", "<=", ">=", "&&", "||",
-    "+", "-", "*", "/", "%", "!", "<", ">", "(", ")", "[", "]", "{", "}", ",", ":", "?", ".", "=",
-)  # fmt: skip
+_TOKEN = re.compile(
+    r"(?P<space>\s+)"
+    r"|(?P<num>0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)"
+    r"|(?P<op>===|!==|\*\*|=>|\?\.(?!\d)|\?\?|==|!=|<=|>=|&&|\|\||[-+*/%!<>()\[\]{},:?.=])"
+)
 _REFUSED = {
     "**": "The '**' operator is not supported",
     "=>": "Arrow functions are not supported",
@@ -38,47 +37,37 @@ class Token(NamedTuple):
 
 
 def tokenize(source: str) -> list[Token]:
-    """Split `source` into tokens; raise ExpressionError on characters the language does not have."""
+    """Split `source` into tokens; raise ExpressionError on characters the language lacks."""
     tokens: list[Token] = []
     pos = 0
-    length = len(source)
-    while pos < length:
-        space = _SPACE.match(source, pos)
-        if space:
-            pos = space.end()
+    while pos < len(source):
+        if source[pos] in "'\"":
+            text, end = read_string(source, pos)
+            tokens.append(Token("str", text, pos))
+            pos = end
             continue
-        token, pos = _next_token(source, pos)
-        tokens.append(token)
-    tokens.append(Token("eof", None, length))
+        match = _TOKEN.match(source, pos)
+        if match is None:
+            char = source[pos]
+            hint = _CHARACTER_HINTS.get(char, f"Unexpected character {char!r}")
+            raise ExpressionError(f"{hint} at position {pos}")
+        kind = match.lastgroup
+        if kind == "num":
+            tokens.append(_number(source, match))
+        elif kind == "name":
+            tokens.append(Token("name", match.group(), pos))
+        elif kind == "op":
+            op = match.group()
+            if op in _REFUSED:
+                raise ExpressionError(f"{_REFUSED[op]} (position {pos})")
+            tokens.append(Token("op", op, pos))
+        pos = match.end()
+    tokens.append(Token("eof", None, len(source)))
     return tokens
 
 
-def _next_token(source: str, pos: int) -> tuple[Token, int]:
-    char = source[pos]
-    if char in "'\"":
-        text, end = read_string(source, pos)
-        return Token("str", text, pos), end
-    if char.isdigit() or (char == "." and source[pos + 1 : pos + 2].isdigit()):
-        return _read_number(source, pos)
-    name = _NAME.match(source, pos)
-    if name:
-        return Token("name", name.group(), pos), name.end()
-    for op in _PUNCTUATION:
-        if source.startswith(op, pos):
-            if op == "?." and source[pos + 2 : pos + 3].isdigit():
-                continue  # `a?.5:b` is a conditional, not optional chaining
-            if op in _REFUSED:
-                raise ExpressionError(f"{_REFUSED[op]} (position {pos})")
-            return Token("op", op, pos), pos + len(op)
-    hint = _CHARACTER_HINTS.get(char, f"Unexpected character {char!r}")
-    raise ExpressionError(f"{hint} at position {pos}")
-
-
-def _read_number(source: str, pos: int) -> tuple[Token, int]:
-    match = _NUMBER.match(source, pos)
-    assert match is not None  # the caller saw a digit or '.digit'
-    text = match.group()
-    end = match.end()
+def _number(source: str, match: re.Match[str]) -> Token:
+    text, pos, end = match.group(), match.start(), match.end()
     if end < len(source) and (source[end].isalnum() or source[end] in "_$"):
         raise ExpressionError(f"Invalid number at position {pos}")
     if text[:2] in ("0x", "0X"):
@@ -89,7 +78,7 @@ def _read_number(source: str, pos: int) -> tuple[Token, int]:
         value = int(text)
     else:
         value = js_number(float(text))
-    return Token("num", value, pos), end
+    return Token("num", value, pos)
 
 
 def read_string(source: str, pos: int) -> tuple[str, int]:

@@ -37,14 +37,14 @@ REFUSED_MEMBERS = frozenset({"constructor", "prototype"})
 
 
 def check_member_name(name: str) -> str:
-    """Return `name` if `.name` access is allowed; raise ExpressionError for '_x', 'constructor'..."""
+    """Return `name` if `.name` is allowed; raise ExpressionError for '_x', 'constructor'..."""
     if name.startswith("_") or name in REFUSED_MEMBERS:
         raise ExpressionError(f"Access to '{name}' is not allowed")
     return name
 
 
 def check_index_key(key: str) -> str:
-    """Return `key` if `[key]` access is allowed; raise ExpressionError for keys starting with '__'."""
+    """Return `key` if `[key]` is allowed; raise ExpressionError for keys starting with '__'."""
     if key.startswith("__"):
         raise ExpressionError(f"Access to '{key}' is not allowed")
     return key

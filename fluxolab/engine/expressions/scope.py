@@ -14,7 +14,7 @@ def _utc_now() -> datetime:
 
 @dataclass
 class ExpressionScope:
-    """Everything `$`-variables resolve to; `now` is always timezone-aware (naive values mean UTC)."""
+    """Everything `$`-variables resolve to; `now` is always timezone-aware (naive means UTC)."""
 
     json: Any
     item_index: int = 0

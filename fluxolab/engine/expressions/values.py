@@ -39,7 +39,7 @@ def is_number(value: Any) -> bool:
 
 
 def js_number(value: int | float) -> int | float:
-    """Normalise a numeric result: integral floats in the safe range become ints, huge ints floats."""
+    """Normalise a number: integral floats in the safe range become ints, huge ints floats."""
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return value
@@ -87,7 +87,7 @@ def to_number(value: Any) -> int | float:
 
 
 def number_to_text(value: int | float) -> str:
-    """Format a number like JavaScript's String(): no trailing '.0', NaN and Infinity spelled out."""
+    """Format a number like JavaScript's String(): no trailing '.0', NaN/Infinity spelled out."""
     if isinstance(value, int):
         return str(value)
     if math.isnan(value):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from croniter import croniter
 from fluxolab.engine.call import NodeCall
 from fluxolab.engine.nodetype import NodeType, Outputs
 from fluxolab.engine.schemas import array_of, choice, obj, prop
+from fluxolab.engine.timeutil import timezone_issues
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 
@@ -18,18 +18,6 @@ HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 def emit_input(call: NodeCall) -> Outputs:
     """Emit the run's input items unchanged on ``main``."""
     return {"main": call.items}
-
-
-def timezone_issues(params: Mapping[str, Any], field: str = "timezone") -> list[tuple[str, str]]:
-    """Report a timezone that is not an IANA name known to this system."""
-    name = params.get(field)
-    if not isinstance(name, str) or not name:
-        return []
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return [(field, f"unknown timezone '{name}'")]
-    return []
 
 
 def _schedule_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -128,13 +128,13 @@ def isolate(config: dict[str, Any]) -> bool:
     if not _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
         raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
     is_root = os.geteuid() == 0
-    network_isolated = False
+    network_isolated = is_root and _unshare(CLONE_NEWNET)
     _apply_rlimits(config)
     if is_root:
         _pin_import_path()
         _drop_privileges()
     if not network_isolated:
-        network_isolated = False
+        network_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
     # Set after the uid change (which clears it): die if the worker dies.
     _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != int(config["parent_pid"]):

@@ -39,7 +39,7 @@ def _encode_input(code: str, items: list[dict[str, Any]]) -> bytes:
 
 def _child_env(workdir: str, extra_env: Mapping[str, str] | None) -> dict[str, str]:
     """Build the child's whole environment: nothing is inherited from this process."""
-    return {**os.environ, **BASE_ENV, "HOME": workdir, "TMPDIR": workdir, **(extra_env or {})}
+    return {**BASE_ENV, "HOME": workdir, "TMPDIR": workdir, **(extra_env or {})}
 
 
 def _make_writable(function: Any, path: str, _excinfo: Any) -> None:
@@ -77,7 +77,7 @@ def _spawn(workdir: str, limits: SandboxLimits, env: dict[str, str]) -> subproce
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the child's whole process group; safe until the child is reaped."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        pass
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _reap(process: subprocess.Popen[bytes]) -> ChildExit:

@@ -1,0 +1,182 @@
+"""Run one node once, with its settings: retries, timeout, error handling and step limits.
+
+One ``StepRecord`` per node run, carrying the number of the last attempt. Failures follow
+``onError``: "stop" fails the run; "continue" emits ``{"json": {"error": message}}`` on the
+first output; "errorOutput" emits the input items with ``json.error`` set on the ``error``
+output. Such a step is recorded as "failed" (with its outputs) while the run goes on.
+Limit violations are never retried or continued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fluxolab.engine.call import NodeCall, ResumeInfo, RunEnv
+from fluxolab.engine.context import Item
+from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout
+from fluxolab.engine.nodetype import LOOP_RETURN, Outputs, WaitRequest
+from fluxolab.engine.records import FAILED, SKIPPED, SUCCEEDED, StepRecord
+from fluxolab.engine.spec import ERROR_OUTPUT, CompiledNode
+from fluxolab.engine.storage import store_items, store_outputs
+
+TimeLeft = Callable[[], float | None]
+
+
+@dataclass
+class NodeRun:
+    """The outcome of one node run: its record, the real outputs to route, a wait or a failure."""
+
+    step: StepRecord | None  # None while the node waits (recorded when it resumes)
+    outputs: Outputs
+    wait: WaitRequest | None = None
+    error: NodeError | None = None  # set when the failure must stop the run
+
+
+def input_items(inputs: Mapping[str, list[Item]]) -> list[Item]:
+    """Return all input items in port order ("0", "1", ..., then the loop return)."""
+    if len(inputs) == 1:
+        return next(iter(inputs.values()))
+    ordered = sorted(inputs, key=lambda port: (port == LOOP_RETURN, port))
+    return [item for port in ordered for item in inputs[port]]
+
+
+def _no_time_limit() -> float | None:
+    """Return None: no run deadline (used by single-node tests)."""
+    return None
+
+
+class Executor:
+    """Runs nodes for one run environment and records their steps."""
+
+    def __init__(self, env: RunEnv, time_left: TimeLeft = _no_time_limit) -> None:
+        self.env = env
+        self.ctx = env.ctx
+        self.time_left = time_left
+
+    def execute(
+        self,
+        node: CompiledNode,
+        inputs: Mapping[str, list[Item]],
+        resume: ResumeInfo | None = None,
+    ) -> NodeRun:
+        """Run ``node`` on ``inputs`` with retries; never raises for node failures."""
+        started = self.ctx.now()
+        if node.disabled:
+            passed = {node.outputs[0]: inputs.get("0") or []} if node.outputs else {}
+            return NodeRun(self.record(node, inputs, passed, started, SKIPPED, 1), passed)
+        attempt = 0
+        while True:
+            attempt += 1
+            call = NodeCall(node, inputs, self.env, self.ctx.now(), resume, self._deadline(node))
+            try:
+                result = self._attempt(node, call)
+            except NodeError as exc:
+                if self._should_retry(node, exc, attempt):
+                    self.ctx.sleep(node.settings.wait_between_s)
+                    continue
+                return self._failed(node, inputs, exc, started, attempt, call.logs)
+            if isinstance(result, WaitRequest):
+                return NodeRun(None, {}, wait=result)
+            step = self.record(node, inputs, result, started, SUCCEEDED, attempt, call.logs)
+            return NodeRun(step, result)
+
+    def _deadline(self, node: CompiledNode) -> float | None:
+        """Return the seconds this call may take: the node timeout and what the run has left."""
+        limits = [self.time_left()]
+        if node.settings.timeout_ms is not None:
+            limits.append(node.settings.timeout_ms / 1000.0)
+        bounded = [limit for limit in limits if limit is not None]
+        return max(min(bounded), 0.0) if bounded else None
+
+    def _attempt(self, node: CompiledNode, call: NodeCall) -> Outputs | WaitRequest:
+        """Call the node function once; unexpected exceptions become NodeErrors."""
+        begun = call.now
+        try:
+            result = node.type.run(call)
+        except NodeError:
+            raise
+        except Exception as exc:
+            raise NodeError(f"Unexpected error: {type(exc).__name__}: {exc}", "InternalError") from exc
+        timeout_ms = node.settings.timeout_ms
+        if timeout_ms is not None:
+            elapsed_ms = (self.ctx.now() - begun).total_seconds() * 1000.0
+            if elapsed_ms > timeout_ms:
+                raise NodeTimeout(f"Node timed out after {timeout_ms} ms")
+        if isinstance(result, WaitRequest):
+            return result
+        return self._checked(node, result)
+
+    def _checked(self, node: CompiledNode, result: Outputs) -> Outputs:
+        """Keep only declared outputs; raises LimitExceeded past ``max_items_per_step``."""
+        outputs = {port: items for port, items in result.items() if port in node.outputs}
+        total = sum(len(items) for items in outputs.values())
+        limit = self.ctx.limits.max_items_per_step
+        if total > limit:
+            raise LimitExceeded(f"Node produced {total} items; the limit is {limit} per step")
+        return outputs
+
+    def _should_retry(self, node: CompiledNode, error: NodeError, attempt: int) -> bool:
+        """Return whether another attempt is allowed (tries left, retryable, time left)."""
+        if attempt >= node.settings.max_tries or not error.retryable:
+            return False
+        left = self.time_left()
+        return left is None or left > node.settings.wait_between_s
+
+    def _failed(
+        self,
+        node: CompiledNode,
+        inputs: Mapping[str, list[Item]],
+        error: NodeError,
+        started: datetime,
+        attempt: int,
+        logs: list[str],
+    ) -> NodeRun:
+        """Apply ``onError`` to a final failure and record the failed step."""
+        mode = node.settings.on_error
+        if isinstance(error, LimitExceeded) or mode == "stop" or not node.outputs:
+            outputs: Outputs = {}
+        elif mode == "errorOutput":
+            items = input_items(inputs) or [{"json": {}}]
+            outputs = {ERROR_OUTPUT: [_with_error(item, error.message) for item in items]}
+        else:
+            outputs = {node.outputs[0]: [{"json": {"error": error.message}}]}
+        step = self.record(node, inputs, outputs, started, FAILED, attempt, logs, error.to_dict())
+        return NodeRun(step, outputs, error=None if outputs else error)
+
+    def record(
+        self,
+        node: CompiledNode,
+        inputs: Mapping[str, list[Item]],
+        outputs: Outputs,
+        started: datetime,
+        status: str,
+        attempt: int,
+        logs: list[str] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> StepRecord:
+        """Build the step record with stored (size-bounded) copies of inputs and outputs."""
+        budget = self.ctx.limits.max_step_bytes
+        stored_in, _, cut_in = store_items(input_items(inputs), budget)
+        stored_out, cut_out = store_outputs(outputs, budget)
+        return StepRecord(
+            node_id=node.id,
+            node_name=node.name,
+            node_type=node.type.type,
+            status=status,
+            attempt=attempt,
+            started_at=started,
+            finished_at=self.ctx.now(),
+            input_items=stored_in,
+            output=stored_out,
+            error=error,
+            truncated=cut_in or cut_out,
+            logs=logs or [],
+        )
+
+
+def _with_error(item: Item, message: str) -> Item:
+    """Return a copy of ``item`` whose JSON carries ``error``."""
+    return {**item, "json": {**(item.get("json") or {}), "error": message}}

@@ -1,0 +1,34 @@
+"""Every node type the engine can run, in catalog order; the registry is built from this list."""
+
+from fluxolab.engine.nodes import (
+    branching,
+    code,
+    core,
+    dates,
+    human,
+    loop,
+    merge,
+    reshape,
+    setfields,
+    summarize,
+    triggers,
+    waiting,
+)
+from fluxolab.engine.nodetype import NodeType
+
+ALL_NODE_TYPES: tuple[NodeType, ...] = (
+    *triggers.NODE_TYPES,
+    *setfields.NODE_TYPES,
+    *reshape.NODE_TYPES,
+    *summarize.NODE_TYPES,
+    *dates.NODE_TYPES,
+    *branching.NODE_TYPES,
+    *merge.NODE_TYPES,
+    *loop.NODE_TYPES,
+    *waiting.NODE_TYPES,
+    *core.NODE_TYPES,
+    *code.NODE_TYPES,
+    *human.NODE_TYPES,
+)
+
+__all__ = ["ALL_NODE_TYPES"]

@@ -1,0 +1,73 @@
+"""The Code node: run the user's Python over the items in the process sandbox.
+
+The code is the body of ``def user_code(items, data)`` (``data`` is the same list, so the
+builder's default ``return data;`` works). JavaScript is refused at validation time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from fluxolab.engine.call import NodeCall
+from fluxolab.engine.errors import NodeError, NodeTimeout
+from fluxolab.engine.nodetype import NodeType, Outputs
+from fluxolab.engine.sandbox import SandboxError, SandboxLimits, run_python
+from fluxolab.engine.schemas import choice, obj, prop
+
+MIN_WALL_SECONDS = 0.05
+
+
+def _language_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Refuse languages other than Python with a message pointing to Python."""
+    language = params.get("language")
+    if language != "python":
+        return [("language", f"Language '{language}' is not supported; use python")]
+    return []
+
+
+def _limits(call: NodeCall) -> SandboxLimits:
+    """Return the run's sandbox limits, with the wall time cut to the node's deadline."""
+    limits = call.ctx.limits.code
+    if call.deadline_s is None or call.deadline_s >= limits.wall_seconds:
+        return limits
+    return dataclasses.replace(limits, wall_seconds=max(call.deadline_s, MIN_WALL_SECONDS))
+
+
+def run_code(call: NodeCall) -> Outputs:
+    """Run the code on all input items at once; raises NodeError with the sandbox's message."""
+    params = call.params(0)
+    if params.get("language") != "python":
+        raise NodeError(f"Language '{params.get('language')}' is not supported; use python")
+    limits = _limits(call)
+    try:
+        result = run_python(str(params.get("code") or ""), call.items, limits)
+    except SandboxError as exc:
+        call.logs.extend(exc.logs)
+        if exc.kind == "timeout" and limits.wall_seconds < call.ctx.limits.code.wall_seconds:
+            raise NodeTimeout(f"Code timed out after {limits.wall_seconds:g} s") from exc
+        raise NodeError(exc.message, "CodeError", kind=exc.kind) from exc
+    call.logs.extend(result.logs)
+    return {"main": result.items}
+
+
+CODE_EXECUTE = NodeType(
+    type="code-execute",
+    name="Code",
+    description="Run Python code over the items",
+    category="core",
+    icon="code",
+    run=run_code,
+    config_schema=obj(
+        {
+            "language": choice("Language", ["python", "javascript"], "python"),
+            "code": prop("string", "Code", default="return items"),
+        },
+        required=["language", "code"],
+    ),
+    raw_params=frozenset({"code"}),
+    check=_language_issues,
+)
+
+NODE_TYPES = (CODE_EXECUTE,)

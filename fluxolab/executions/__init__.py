@@ -1,0 +1,1 @@
+"""Executions: create and queue runs, run them on workers, list, cancel, retry, prune."""

@@ -1,0 +1,230 @@
+"""Run a claimed execution with the engine and persist its steps and outcome (worker side)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+
+from fluxolab import dispatch, engine
+from fluxolab.engine.sandbox import SandboxLimits
+from fluxolab.engine.storage import store_items
+from fluxolab.executions.claim import Claim, claim, renew_lease
+from fluxolab.extensions import db
+from fluxolab.models import Execution, ExecutionStep, Workflow, WorkflowVersion, utcnow
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 1.0
+
+
+@lru_cache(maxsize=512)
+def _definition(version_id: uuid.UUID) -> dict[str, Any]:
+    """Workflow versions are immutable, so their definitions are cached per process."""
+    definition = db.session.execute(
+        select(WorkflowVersion.definition).where(WorkflowVersion.id == version_id)
+    ).scalar_one()
+    return dict(definition)
+
+
+def engine_limits() -> engine.Limits:
+    """Build the engine's limits from the app configuration."""
+    config = current_app.config
+    return engine.Limits(
+        run_timeout_s=float(config["EXECUTION_TIMEOUT_SECONDS"]),
+        max_items_per_step=int(config["EXECUTION_MAX_ITEMS_PER_STEP"]),
+        max_step_bytes=int(config["EXECUTION_MAX_STEP_BYTES"]),
+        code=SandboxLimits(
+            cpu_seconds=int(config["CODE_CPU_SECONDS"]),
+            wall_seconds=float(config["CODE_WALL_SECONDS"]),
+            memory_bytes=int(config["CODE_MEMORY_MB"]) * 1024 * 1024,
+        ),
+    )
+
+
+class Heartbeat:
+    """``should_cancel`` for the engine: at most once a second renews the lease and reads cancel."""
+
+    def __init__(self, execution_id: uuid.UUID) -> None:
+        self.execution_id = execution_id
+        self.last = time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < HEARTBEAT_SECONDS:
+            return False
+        self.last = now
+        return renew_lease(self.execution_id)
+
+
+class StepWriter:
+    """Appends step rows with a running sequence number (bulk insert per batch)."""
+
+    def __init__(self, execution_id: uuid.UUID, first_seq: int) -> None:
+        self.execution_id = execution_id
+        self.seq = first_seq
+
+    def write(self, steps: list[engine.StepRecord]) -> None:
+        if not steps:
+            return
+        rows = []
+        for step in steps:
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "execution_id": self.execution_id,
+                    "seq": self.seq,
+                    "node_id": step.node_id[:128],
+                    "node_name": step.node_name[:255],
+                    "node_type": step.node_type[:64],
+                    "status": step.status,
+                    "attempt": step.attempt,
+                    "started_at": step.started_at,
+                    "finished_at": step.finished_at,
+                    "input_items": step.input_items,
+                    "output": step.output,
+                    "error": step.error,
+                    "truncated": step.truncated,
+                    "logs": step.logs,
+                }
+            )
+            self.seq += 1
+        db.session.execute(insert(ExecutionStep), rows)
+
+
+def run_execution(execution_id: uuid.UUID) -> str:
+    """Claim and run one execution; every delivery of the same id after the first is a no-op.
+
+    Returns the resulting status (or "skipped") for the task log.
+    """
+    claimed = claim(execution_id)
+    if claimed is None:
+        return "skipped"
+    execution = claimed.execution
+    state = execution.state or {}
+    writer = StepWriter(execution.id, int(state.get("seq", 0)))
+    context = engine.RunContext(
+        execution_id=str(execution.id),
+        workflow={"id": str(execution.workflow_id), "name": claimed.workflow_name},
+        mode=execution.mode,
+        limits=engine_limits(),
+        trigger_node_id=execution.trigger_node_id,
+        should_cancel=Heartbeat(execution.id),
+        on_checkpoint=_checkpointer(execution.id, writer),
+    )
+    resume = None
+    if state.get("engine") is not None:
+        resume = engine.Resume(state=state["engine"], payload=state.get("resume"))
+    result = engine.run(
+        _definition(execution.workflow_version_id), execution.input_items, context, resume
+    )
+    _finish(claimed, result, writer)
+    return result.status
+
+
+def _checkpointer(
+    execution_id: uuid.UUID, writer: StepWriter
+) -> Callable[[engine.Checkpoint], None]:
+    def save(checkpoint: engine.Checkpoint) -> None:
+        writer.write(checkpoint.steps)
+        db.session.execute(
+            update(Execution)
+            .where(Execution.id == execution_id)
+            .values(state={"engine": checkpoint.state, "seq": writer.seq})
+        )
+        db.session.commit()
+
+    return save
+
+
+def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> None:
+    execution = claimed.execution
+    writer.write(result.steps)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": result.status,
+        "lease_expires_at": None,
+        "error": result.error,
+        "cancel_requested": False,
+    }
+    if result.response is not None:
+        values["response"] = result.response
+    if result.status == "waiting":
+        wait = result.wait or {}
+        values.update(
+            state={"engine": result.state, "seq": writer.seq},
+            wait_until=_parse_time(wait.get("until")),
+            waiting_node_id=wait.get("nodeId"),
+            wait_kind=wait.get("kind"),
+        )
+    else:
+        budget = int(current_app.config["EXECUTION_MAX_STEP_BYTES"])
+        values.update(
+            state=None,
+            finished_at=now,
+            output_items=store_items(result.output, budget)[0],
+            duration_ms=_duration_ms(execution.started_at, now),
+        )
+    db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution.id, Execution.status == "running")
+        .values(**values)
+    )
+    if result.status != "waiting":
+        db.session.execute(
+            update(Workflow)
+            .where(Workflow.id == execution.workflow_id)
+            .values(execution_count=Workflow.execution_count + 1, last_executed_at=now)
+        )
+    db.session.commit()
+    if claimed.running_before + 1 >= claimed.concurrency:
+        publish_next_deferred(execution.workspace_id)
+
+
+def publish_next_deferred(workspace_id: uuid.UUID) -> None:
+    """Publish the oldest execution the concurrency limit held back (FIFO within a workspace)."""
+    next_id = db.session.execute(
+        select(Execution.id)
+        .where(
+            Execution.workspace_id == workspace_id,
+            Execution.status == "queued",
+            Execution.deferred_at.is_not(None),
+        )
+        .order_by(Execution.created_at)
+        .limit(1)
+    ).scalar_one_or_none()
+    if next_id is not None:
+        dispatch.send("executions.run", str(next_id))
+
+
+def _duration_ms(started: datetime | None, finished: datetime) -> int | None:
+    return int((finished - started).total_seconds() * 1000) if started else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def fail_timed_out(execution_id: uuid.UUID, message: str) -> None:
+    """Mark a running execution ``timed_out`` (the task's soft time limit fired)."""
+    db.session.rollback()
+    db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.status == "running")
+        .values(
+            status="timed_out",
+            finished_at=utcnow(),
+            lease_expires_at=None,
+            state=None,
+            error={"message": message, "type": "timeout"},
+        )
+    )
+    db.session.commit()

@@ -1,0 +1,290 @@
+"""Create, read, cancel, retry and delete executions (the API side of the state machine)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fluxolab import dispatch
+from fluxolab.common.pagination import Page, paginate
+from fluxolab.errors import Conflict, NotFound, PlanLimitExceeded, ValidationFailed
+from fluxolab.extensions import db
+from fluxolab.models import (
+    FINISHED_STATUSES,
+    Execution,
+    ExecutionStep,
+    Plan,
+    Workflow,
+    WorkflowVersion,
+    Workspace,
+    utcnow,
+)
+from fluxolab.workflows import service as workflows
+
+USAGE_PERIOD = timedelta(days=30)
+RETRYABLE = ("failed", "canceled", "timed_out", "succeeded")
+
+
+@dataclass(frozen=True)
+class ExecutionFilters:
+    """Filters of the execution lists (all optional)."""
+
+    workflow_id: uuid.UUID | None = None
+    status: str | None = None
+    mode: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _charge_quota(workspace_id: uuid.UUID) -> None:
+    """Count one execution against the plan, atomically; raise ``PlanLimitExceeded`` when over."""
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound("Workspace nao encontrado.")
+    now = utcnow()
+    if workspace.usage_period_start + USAGE_PERIOD <= now:
+        workspace.usage_period_start = now
+        workspace.executions_used = 0
+        db.session.flush()
+    plan = db.session.get(Plan, workspace.plan_id)
+    limit = (plan.limits if plan else {}).get("executions")
+    stmt = update(Workspace).where(Workspace.id == workspace_id)
+    if limit is not None:
+        stmt = stmt.where(Workspace.executions_used < limit)
+    result = db.session.execute(stmt.values(executions_used=Workspace.executions_used + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise PlanLimitExceeded(
+            f"Limite de {limit} execucoes do plano atingido neste periodo; faca upgrade do plano.",
+        )
+
+
+def create_execution(
+    workspace_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    items: list[dict[str, Any]],
+    *,
+    mode: str,
+    user_id: uuid.UUID | None,
+    version: WorkflowVersion | None = None,
+    retry_of: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> Execution:
+    """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
+
+    Raises ``ValidationFailed`` when the workflow cannot run (naming the nodes at fault),
+    ``PlanLimitExceeded`` over the plan quota, ``NotFound`` for a missing workflow.
+    """
+    workflow = workflows.get_workflow(workspace_id, workflow_id)
+    version = version or workflows.current_version(workflow)
+    issues = workflows.runnable_issues(version.definition)
+    if issues:
+        raise ValidationFailed(
+            f"O workflow nao pode ser executado: {issues[0]}", errors={"definition": issues}
+        )
+    _charge_quota(workspace_id)
+    execution = Execution(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        workflow_id=workflow.id,
+        workflow_version_id=version.id,
+        version=version.version,
+        mode=mode,
+        status="queued",
+        input_items=items,
+        retry_of_id=retry_of,
+        idempotency_key=idempotency_key,
+        created_by=user_id,
+        created_at=utcnow(),
+    )
+    db.session.add(execution)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency_key is None:
+            raise
+        return _by_idempotency_key(workspace_id, idempotency_key)
+    publish(execution)
+    return execution
+
+
+def _by_idempotency_key(workspace_id: uuid.UUID, key: str) -> Execution:
+    """Return the execution an earlier request with the same idempotency key created."""
+    execution = db.session.execute(
+        select(Execution).where(
+            Execution.workspace_id == workspace_id, Execution.idempotency_key == key
+        )
+    ).scalar_one_or_none()
+    if execution is None:
+        raise Conflict("Execucao duplicada (chave de idempotencia ja usada).")
+    return execution
+
+
+def publish(execution: Execution) -> bool:
+    """Publish the run task for a committed execution; a failure is swept up later by beat."""
+    return dispatch.send("executions.run", str(execution.id))
+
+
+def get_execution(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> Execution:
+    """Return one execution of the workspace, or raise ``NotFound``."""
+    execution = db.session.execute(
+        select(Execution).where(
+            Execution.id == execution_id, Execution.workspace_id == workspace_id
+        )
+    ).scalar_one_or_none()
+    if execution is None:
+        raise NotFound("Execucao nao encontrada.")
+    return execution
+
+
+def get_steps(execution_id: uuid.UUID) -> list[ExecutionStep]:
+    """Return the steps of an execution in the order they ran."""
+    return list(
+        db.session.execute(
+            select(ExecutionStep)
+            .where(ExecutionStep.execution_id == execution_id)
+            .order_by(ExecutionStep.seq)
+        ).scalars()
+    )
+
+
+def _filtered(workspace_id: uuid.UUID, filters: ExecutionFilters) -> Select[Execution, str]:
+    stmt = (
+        select(Execution, Workflow.name)
+        .join(Workflow, Workflow.id == Execution.workflow_id)
+        .where(Execution.workspace_id == workspace_id)
+    )
+    if filters.workflow_id:
+        stmt = stmt.where(Execution.workflow_id == filters.workflow_id)
+    if filters.status:
+        stmt = stmt.where(Execution.status == filters.status)
+    if filters.mode:
+        stmt = stmt.where(Execution.mode == filters.mode)
+    if filters.start:
+        stmt = stmt.where(Execution.created_at >= filters.start)
+    if filters.end:
+        stmt = stmt.where(Execution.created_at < filters.end)
+    return stmt.order_by(Execution.created_at.desc(), Execution.id.desc())
+
+
+def list_executions(
+    workspace_id: uuid.UUID, filters: ExecutionFilters, limit: int, offset: int
+) -> Page[Any]:
+    """Return a page of ``(Execution, workflow name)`` rows, newest first."""
+    if filters.workflow_id:
+        workflows.get_workflow(workspace_id, filters.workflow_id)
+    return paginate(_filtered(workspace_id, filters), limit, offset, scalars=False)
+
+
+def cancel(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> Execution:
+    """Cancel: queued and waiting stop now; running stops before its next node.
+
+    Raises ``Conflict`` for an execution that already finished.
+    """
+    execution = get_execution(workspace_id, execution_id)
+    now = utcnow()
+    stopped = db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution.id, Execution.status.in_(("queued", "waiting")))
+        .values(
+            status="canceled",
+            finished_at=now,
+            state=None,
+            wait_until=None,
+            error={"message": "Execucao cancelada."},
+        )
+    )
+    if stopped.rowcount != 1:  # type: ignore[attr-defined]
+        flagged = db.session.execute(
+            update(Execution)
+            .where(Execution.id == execution.id, Execution.status == "running")
+            .values(cancel_requested=True)
+        )
+        if flagged.rowcount != 1:  # type: ignore[attr-defined]
+            db.session.rollback()
+            raise Conflict(f"A execucao ja terminou ({execution.status}).")
+    db.session.commit()
+    db.session.refresh(execution)
+    return execution
+
+
+def retry(
+    workspace_id: uuid.UUID, execution_id: uuid.UUID, use_version: str, user_id: uuid.UUID
+) -> Execution:
+    """Start a new execution with the same input, on the original or the current version."""
+    original = get_execution(workspace_id, execution_id)
+    if original.status not in RETRYABLE:
+        raise Conflict(f"Somente execucoes terminadas podem ser repetidas ({original.status}).")
+    workflow = workflows.get_workflow(workspace_id, original.workflow_id)
+    version = (
+        db.session.get(WorkflowVersion, original.workflow_version_id)
+        if use_version == "original"
+        else workflows.current_version(workflow)
+    )
+    return create_execution(
+        workspace_id,
+        workflow.id,
+        list(original.input_items),
+        mode="retry",
+        user_id=user_id,
+        version=version,
+        retry_of=original.id,
+    )
+
+
+def delete(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+    """Delete a finished execution and its steps; unfinished ones must be canceled first."""
+    execution = get_execution(workspace_id, execution_id)
+    if execution.status not in FINISHED_STATUSES:
+        raise Conflict("Cancele a execucao antes de apaga-la.")
+    db.session.delete(execution)
+    db.session.commit()
+
+
+def decide_approval(
+    workspace_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    node_id: str,
+    approved: bool,
+    comment: str | None,
+    user_id: uuid.UUID,
+) -> Execution:
+    """Record an approve/reject decision for the waiting approval node and queue the resume."""
+    execution = get_execution(workspace_id, execution_id)
+    if execution.status != "waiting" or execution.wait_kind != "approval":
+        raise Conflict("Esta execucao nao aguarda aprovacao.")
+    if execution.waiting_node_id != node_id:
+        raise NotFound(f"O no '{node_id}' nao aguarda aprovacao nesta execucao.")
+    payload = {"approved": approved, "by": str(user_id), "comment": comment, "reason": "decision"}
+    if not queue_resume(execution.id, "approval", payload):
+        raise Conflict("A decisao ja foi registrada.")
+    db.session.commit()
+    publish(execution)
+    db.session.refresh(execution)
+    return execution
+
+
+def queue_resume(execution_id: uuid.UUID, kind: str, payload: dict[str, Any] | None) -> bool:
+    """Move a waiting execution back to ``queued`` with its resume payload (no commit).
+
+    Conditional on still waiting, so a decision and a timeout cannot both resume it.
+    """
+    execution = db.session.get(Execution, execution_id)
+    if execution is None or execution.state is None:
+        return False
+    state = {**execution.state, "resume": payload}
+    result = db.session.execute(
+        update(Execution)
+        .where(
+            Execution.id == execution_id,
+            Execution.status == "waiting",
+            Execution.wait_kind == kind,
+        )
+        .values(status="queued", state=state, wait_until=None)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -1,0 +1,113 @@
+"""Beat jobs for executions: re-publish stuck work, resume due waits, prune old runs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, delete, func, or_, select
+
+from fluxolab import dispatch
+from fluxolab.executions.service import queue_resume
+from fluxolab.extensions import db
+from fluxolab.models import FINISHED_STATUSES, Execution, utcnow
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did."""
+
+    republished: int
+    resumed: int
+
+
+def sweep() -> SweepReport:
+    """Re-publish queued runs nobody picked up and running runs whose worker died; resume waits.
+
+    Safe to run concurrently or twice: the claim and the waiting->queued update decide.
+    """
+    return SweepReport(republished=republish_stale(), resumed=resume_due_waits())
+
+
+def republish_stale() -> int:
+    """Publish ``executions.run`` again for stale queued runs and runs with an expired lease."""
+    now = utcnow()
+    stale = now - timedelta(seconds=int(current_app.config["EXECUTION_REPUBLISH_AFTER_SECONDS"]))
+    ids = (
+        db.session.execute(
+            select(Execution.id)
+            .where(
+                or_(
+                    and_(Execution.status == "queued", Execution.created_at < stale),
+                    and_(Execution.status == "running", Execution.lease_expires_at < now),
+                )
+            )
+            .order_by(Execution.created_at)
+            .limit(BATCH)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    return sum(dispatch.send("executions.run", str(execution_id)) for execution_id in ids)
+
+
+def resume_due_waits() -> int:
+    """Queue waits whose time came, and reject approvals that timed out."""
+    due = db.session.execute(
+        select(Execution.id, Execution.wait_kind)
+        .where(Execution.status == "waiting", Execution.wait_until <= utcnow())
+        .limit(BATCH)
+    ).all()
+    resumed: list[uuid.UUID] = []
+    for execution_id, kind in due:
+        payload = None
+        if kind == "approval":
+            payload = {"approved": False, "by": None, "comment": None, "reason": "timeout"}
+        if queue_resume(execution_id, kind or "wait", payload):
+            resumed.append(execution_id)
+    db.session.commit()
+    for execution_id in resumed:
+        dispatch.send("executions.run", str(execution_id))
+    return len(resumed)
+
+
+def prune() -> int:
+    """Delete finished executions past the retention age or count, in batches; never unfinished."""
+    config = current_app.config
+    cutoff = utcnow() - timedelta(days=int(config["EXECUTION_RETENTION_DAYS"]))
+    batch = int(config["EXECUTION_PRUNE_BATCH"])
+    removed = _delete_batches(
+        select(Execution.id).where(
+            Execution.status.in_(FINISHED_STATUSES), Execution.created_at < cutoff
+        ),
+        batch,
+    )
+    keep = int(config["EXECUTION_RETENTION_MAX_PER_WORKSPACE"])
+    ranked = (
+        select(
+            Execution.id,
+            func.row_number()
+            .over(partition_by=Execution.workspace_id, order_by=Execution.created_at.desc())
+            .label("rank"),
+        )
+        .where(Execution.status.in_(FINISHED_STATUSES))
+        .subquery()
+    )
+    removed += _delete_batches(select(ranked.c.id).where(ranked.c.rank > keep), batch)
+    return removed
+
+
+def _delete_batches(id_query: object, batch: int) -> int:
+    total = 0
+    while True:
+        ids = db.session.execute(id_query.limit(batch)).scalars().all()  # type: ignore[attr-defined]
+        if not ids:
+            return total
+        db.session.execute(delete(Execution).where(Execution.id.in_(ids)))
+        db.session.commit()
+        total += len(ids)

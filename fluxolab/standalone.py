@@ -1,0 +1,343 @@
+"""``fluxolab standalone`` (``make run``): api, worker, beat and Flower under one supervisor.
+
+Everything runs locally on SQLite and kombu's ``filesystem://`` broker under one data folder.
+Each child runs in its own session (so its own process group): a final SIGKILL to each group
+also reaches gunicorn's and Celery's own worker processes. A process group is
+only signalled while its leader is still unreaped (alive or a zombie), so its id cannot have
+been reused by an unrelated process. Children also get SIGTERM if the supervisor itself dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+import fluxolab
+from fluxolab.config import load_or_create_local_secrets
+
+PROJECT_ROOT = Path(fluxolab.__file__).resolve().parents[1]
+TASK_QUEUES = ("executions", "node_tests", "maintenance")
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Child:
+    """One supervised process: its command, its log file and, once started, its Popen."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = field(default=None, repr=False)
+
+    def exited(self) -> bool:
+        """Whether the leader has exited, without reaping it (its group id stays reserved)."""
+        if self.proc is None or self.proc.returncode is not None:
+            return True
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        try:
+            return os.waitid(os.P_PID, self.proc.pid, flags) is not None
+        except ChildProcessError:
+            return True
+
+    def send(self, signum: int, *, group: bool = False) -> None:
+        """Signal the leader (or its whole process group) while the leader is still unreaped."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            (os.killpg if group else os.kill)(self.proc.pid, signum)
+
+
+class StopRequest:
+    """Set by SIGINT/SIGTERM/SIGHUP; the supervisor loops poll it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        """Route the stop signals to this flag instead of the default handlers."""
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.requested = True
+
+
+def run_standalone(host: str, port: int, var_dir: str, flower_port: int) -> int:
+    """Prepare, migrate, start and supervise all processes; return the exit status."""
+    folder = prepare_environment(Path(var_dir))
+    for name, number in (("API", port), ("Flower", flower_port)):
+        if not _port_free(host, number):
+            click.echo(f"fluxolab: {name} port {host}:{number} is already in use.", err=True)
+            return 1
+    migrate_database()
+    children = build_children(host, port, flower_port, folder)
+    stop = StopRequest()
+    stop.install()
+    try:
+        _start_all(children)
+        problem = _wait_until_ready(host, port, flower_port, children, stop)
+        if problem:
+            click.echo(f"fluxolab: {problem}", err=True)
+            return 0 if stop.requested else 1
+        _print_banner(host, port, flower_port, folder)
+        return _supervise(children, stop)
+    finally:
+        click.echo("fluxolab: stopping api, worker, beat and flower ...", err=True)
+        stop_all(children)
+
+
+def prepare_environment(var_dir: Path) -> Path:
+    """Create the data folders and export the standalone settings and secrets to ``os.environ``.
+
+    Explicit ``DATABASE_URL``/``CELERY_BROKER_URL``/``RATELIMIT_STORAGE_URI`` and secrets are
+    kept; children inherit the result, so every process shares one database, broker and keys.
+    """
+    folder = var_dir.resolve()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for sub in ("broker/queue", "broker/processed", "broker/control", "outbox", "logs"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    os.environ["FLUXOLAB_ENV"] = "standalone"
+    os.environ["FLUXOLAB_VAR_DIR"] = str(folder)
+    defaults = {
+        "DATABASE_URL": f"sqlite:///{folder / 'fluxolab.db'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **load_or_create_local_secrets(folder),
+    }
+    for name, value in defaults.items():
+        if not os.environ.get(name, "").strip():
+            os.environ[name] = value
+    python_path = [str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(part for part in python_path if part)
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    if os.environ["CELERY_BROKER_URL"].startswith("filesystem"):
+        forget_broadcast_queues(folder / "broker")
+    return folder
+
+
+def forget_broadcast_queues(broker: Path) -> None:
+    """Drop exchange bindings and undelivered broadcast messages left by earlier runs.
+
+    The filesystem transport keeps bindings in ``control/`` forever; without this, every
+    event and ``inspect`` broadcast would keep writing files for the queues of dead
+    processes. Task messages (the ``TASK_QUEUES``) are kept: they are accepted work.
+    Call only while no process uses the broker.
+    """
+    for binding in (broker / "control").glob("*.exchange"):
+        binding.unlink(missing_ok=True)
+    for message in (broker / "queue").glob("*.msg"):
+        queue = message.name.partition(".")[2].removesuffix(".msg")
+        if queue not in TASK_QUEUES:
+            message.unlink(missing_ok=True)
+
+
+def migrate_database() -> None:
+    """Upgrade the database to the migration head, in this process, before any child starts."""
+    from flask_migrate import upgrade
+
+    from fluxolab import create_app
+    from fluxolab.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def build_children(host: str, port: int, flower_port: int, folder: Path) -> list[Child]:
+    """The four commands, run with this interpreter (the venv) from the project root."""
+    python = [sys.executable, "-m"]
+    # "workers:celery", not "workers": that module's ``app`` is the Flask app, and Celery's
+    # app finder takes a module's ``app`` attribute before its ``celery`` attribute.
+    celery = [*python, "celery", "-A", "workers:celery"]
+    logs = folder / "logs"
+    api = [
+        *python, "gunicorn", "wsgi:app", "--chdir", str(PROJECT_ROOT),
+        "--bind", f"{_url_host(host)}:{port}", "--workers", "2", "--threads", "4",
+        "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
+    ]  # fmt: skip
+    worker = [
+        *celery, "worker", "-Q", ",".join(TASK_QUEUES), "--concurrency", "2",
+        "--loglevel", "INFO", "--hostname", f"standalone-{os.getpid()}@%h",
+        "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    beat = [*celery, "beat", "-s", str(folder / "celerybeat-schedule"), "--loglevel", "INFO"]
+    # Flower reads its login from FLOWER_BASIC_AUTH (exported above): not on the command
+    # line, where every local user could read it with ps.
+    flower = [*celery, "flower", f"--port={flower_port}", f"--address={host}"]
+    commands = {"api": api, "worker": worker, "beat": beat, "flower": flower}
+    return [Child(name, argv, logs / f"{name}.log") for name, argv in commands.items()]
+
+
+def _start_all(children: list[Child]) -> None:
+    for child in children:
+        child.log = child.log_path.open("ab")
+        child.log.write(f"\n=== fluxolab standalone: starting {child.name} ===\n".encode())
+        child.log.flush()
+        child.proc = subprocess.Popen(
+            child.argv,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=child.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # safe: the supervisor starts no threads
+        )
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child when the supervisor dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return hook
+
+
+def _wait_until_ready(
+    host: str, port: int, flower_port: int, children: list[Child], stop: StopRequest
+) -> str | None:
+    """Wait for /api/health and Flower's port; return why startup failed, or None."""
+    health = f"{_base_url(host, port)}/api/health"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if stop.requested:
+            return "interrupted during startup."
+        dead = _first_exited(children)
+        if dead is not None:
+            return f"{dead.name} exited during startup.\n{_tail(dead.log_path)}"
+        if _answers(health) and _port_open(host, flower_port):
+            return None
+        time.sleep(POLL_SECONDS)
+    return f"not ready after {STARTUP_TIMEOUT:.0f} s ({health}); see {children[0].log_path}."
+
+
+def _supervise(children: list[Child], stop: StopRequest) -> int:
+    """Block until a stop signal (0) or the first unexpected child exit (1)."""
+    while not stop.requested:
+        dead = _first_exited(children)
+        if dead is not None:
+            click.echo(
+                f"fluxolab: {dead.name} exited unexpectedly; stopping the others.\n"
+                f"{_tail(dead.log_path)}",
+                err=True,
+            )
+            return 1
+        time.sleep(POLL_SECONDS)
+    return 0
+
+
+def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM every leader, wait up to ``timeout``, SIGKILL every group, then reap all.
+
+    Only leaders get SIGTERM: gunicorn and Celery then stop their own worker processes
+    gracefully (a SIGTERM to the whole group would kill Celery's pool mid-task).
+    """
+    started = [child for child in children if child.proc is not None]
+    for child in started:
+        child.send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(child.exited() for child in started):
+        time.sleep(0.1)
+    for child in started:
+        # Leaders are alive or zombies here: their group ids are still ours to signal.
+        child.send(signal.SIGKILL, group=True)
+    for child in started:
+        assert child.proc is not None
+        child.proc.wait()
+        if child.log is not None:
+            child.log.close()
+
+
+def _first_exited(children: list[Child]) -> Child | None:
+    return next((child for child in children if child.exited()), None)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join(f"  | {line}" for line in text) + f"\n  (full log: {path})"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  (http only)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((_probe_host(host), port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _probe_host(host: str) -> str:
+    """Where to connect to reach a server bound to ``host`` (wildcards mean loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://{_url_host(_probe_host(host))}:{port}"
+
+
+def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
+    api = _base_url(host, port)
+    user, _, password = os.environ.get("FLOWER_BASIC_AUTH", "").partition(":")
+    register = (
+        f"curl -s -X POST {api}/api/auth/register -H 'Content-Type: application/json' "
+        """-d '{"email": "me@example.com", "password": "change-me-please", """
+        """"displayName": "Me"}'"""
+    )
+    click.echo(
+        "\nFluxoLab is running (Ctrl-C stops everything)\n"
+        f"  API            {api}/api\n"
+        f"  Swagger UI     {api}/api/docs\n"
+        f"  OpenAPI JSON   {api}/api/openapi.json\n"
+        f"  Flower         {_base_url(host, flower_port)}  (login {user} / {password})\n"
+        f"  Data folder    {folder}  (database, broker, secrets.json, outbox)\n"
+        f"  Logs           {folder / 'logs'}/{{api,worker,beat,flower}}.log\n\n"
+        f"First request:\n  {register}\n"
+        f"  then POST {api}/api/auth/login with the same email and password.\n"
+    )

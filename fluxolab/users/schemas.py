@@ -1,0 +1,210 @@
+"""Request and response bodies of ``/api/users`` (contract 3.4, 3.5 and section 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from fluxolab.auth.schemas import HEX_COLOR
+from fluxolab.common.schemas import BaseSchema, page_fields
+from fluxolab.models import ROLES
+from fluxolab.users import preferences as prefs
+
+ROLE_FIELD_ERROR = f"Must be one of: {', '.join(ROLES)}."
+
+
+def _timezone(value: str) -> None:
+    if not prefs.is_valid_timezone(value):
+        raise ValidationError("Must be an IANA time zone such as America/Sao_Paulo.")
+
+
+def _display_name(value: str) -> None:
+    if not 2 <= len(value.strip()) <= 190:
+        raise ValidationError("Must have 2 to 190 characters.")
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true``/``false`` only (no "yes", 1 or "true" strings)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Must be true or false.")
+        return value
+
+
+def _timezone_field() -> fields.String:
+    return fields.String(validate=[validate.Length(max=64), _timezone])
+
+
+def _language_field() -> fields.String:
+    return fields.String(validate=validate.OneOf(prefs.LANGUAGES))
+
+
+# --- preferences -------------------------------------------------------------------------
+
+
+class NotificationsIn(BaseSchema):
+    email = StrictBoolean()
+    push = StrictBoolean()
+    workflow = StrictBoolean()
+
+
+class DashboardIn(BaseSchema):
+    defaultView = fields.String(validate=validate.OneOf(prefs.DEFAULT_VIEWS))
+    itemsPerPage = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=prefs.ITEMS_PER_PAGE_MIN, max=prefs.ITEMS_PER_PAGE_MAX),
+    )
+
+
+class PreferencesIn(BaseSchema):
+    """Any subset of the preferences; nested objects may be partial (merged key by key)."""
+
+    theme = fields.String(validate=validate.OneOf(prefs.THEMES))
+    language = _language_field()
+    timezone = _timezone_field()
+    notifications = fields.Nested(NotificationsIn)
+    dashboard = fields.Nested(DashboardIn)
+
+
+class NotificationsSchema(Schema):
+    email = fields.Boolean()
+    push = fields.Boolean()
+    workflow = fields.Boolean()
+
+
+class DashboardSchema(Schema):
+    defaultView = fields.String()
+    itemsPerPage = fields.Integer()
+
+
+class PreferencesSchema(Schema):
+    """The full ``UserPreferences`` object (defaults merged with the user's choices)."""
+
+    theme = fields.String()
+    language = fields.String()
+    timezone = fields.String()
+    notifications = fields.Nested(NotificationsSchema)
+    dashboard = fields.Nested(DashboardSchema)
+
+
+class PreferencesOut(Schema):
+    status = fields.String(dump_default="ok")
+    preferences = fields.Nested(PreferencesSchema)
+
+
+# --- profile -------------------------------------------------------------------------------
+
+
+class ProfileSchema(Schema):
+    id = fields.UUID()
+    name = fields.String(attribute="display_name")
+    displayName = fields.String(attribute="display_name")
+    email = fields.String()
+    avatar = fields.Constant(None, metadata={"description": "Always null (no avatar uploads)"})
+    avatarColor = fields.String(attribute="avatar_color")
+    timezone = fields.String()
+    language = fields.String()
+    createdAt = fields.DateTime(attribute="created_at")
+    updatedAt = fields.DateTime(attribute="updated_at")
+    lastLoginAt = fields.DateTime(attribute="last_login_at", allow_none=True)
+    preferences = fields.Nested(PreferencesSchema)
+
+
+class ProfileOut(Schema):
+    status = fields.String(dump_default="ok")
+    profile = fields.Nested(ProfileSchema)
+
+
+class ProfileIn(BaseSchema):
+    """Changing ``email`` needs ``currentPassword`` (missing: 422, wrong: 403)."""
+
+    displayName = fields.String(validate=_display_name)
+    avatarColor = fields.String(validate=HEX_COLOR)
+    timezone = _timezone_field()
+    language = _language_field()
+    email = fields.Email(validate=validate.Length(max=254))
+    currentPassword = fields.String(load_only=True, validate=validate.Length(max=256))
+
+
+# --- trial info ----------------------------------------------------------------------------
+
+
+class TrialInfoSchema(Schema):
+    isTrial = fields.Boolean(attribute="is_trial")
+    daysLeft = fields.Integer(attribute="days_left")
+    trialEndsAt = fields.DateTime(attribute="trial_ends_at", allow_none=True)
+    executionsUsed = fields.Integer(attribute="executions_used")
+    executionsLimit = fields.Integer(
+        attribute="executions_limit", allow_none=True, metadata={"description": "null: unlimited"}
+    )
+    planCode = fields.String(attribute="plan_code")
+    planName = fields.String(attribute="plan_name")
+    features = fields.List(fields.String())
+    upgradeUrl = fields.String(attribute="upgrade_url")
+
+
+class TrialInfoOut(Schema):
+    status = fields.String(dump_default="ok")
+    trialInfo = fields.Nested(TrialInfoSchema)
+
+
+# --- workspace members ---------------------------------------------------------------------
+
+
+class MemberSchema(Schema):
+    id = fields.UUID(attribute="user_id", metadata={"description": "The member's user id"})
+    memberId = fields.UUID(attribute="member_id")
+    name = fields.String(attribute="display_name")
+    displayName = fields.String(attribute="display_name")
+    email = fields.String()
+    avatar = fields.Constant(None)
+    avatarColor = fields.String(attribute="avatar_color")
+    role = fields.String()
+    joinedAt = fields.DateTime(attribute="joined_at")
+    lastActiveAt = fields.DateTime(attribute="last_active_at", allow_none=True)
+
+
+class InvitationSchema(Schema):
+    id = fields.UUID()
+    email = fields.String()
+    role = fields.String()
+    invitedAt = fields.DateTime(attribute="invited_at")
+    expiresAt = fields.DateTime(attribute="expires_at")
+
+
+MembersOut = Schema.from_dict(
+    {
+        **page_fields("members", MemberSchema),
+        "invitations": fields.List(
+            fields.Nested(InvitationSchema),
+            metadata={"description": "Pending (not accepted, not expired) invitations"},
+        ),
+    },
+    name="MembersOut",
+)
+
+
+class MemberIn(BaseSchema):
+    """Add an existing user by e-mail, or invite an e-mail that has no account yet."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES, error=ROLE_FIELD_ERROR))
+
+
+class MemberRoleIn(BaseSchema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES, error=ROLE_FIELD_ERROR))
+
+
+class MemberOut(Schema):
+    status = fields.String(dump_default="ok")
+    member = fields.Nested(MemberSchema)
+
+
+class MemberAddedOut(Schema):
+    """``{status:"created", member}`` for an existing user, ``{status:"invited", invitation}``."""
+
+    status = fields.String()
+    member = fields.Nested(MemberSchema)
+    invitation = fields.Nested(InvitationSchema)

@@ -1,0 +1,1 @@
+"""Workflows: CRUD, immutable versions, activation and duplication (``/api/workflows``)."""

@@ -1,0 +1,69 @@
+"""The workflow list: search, status and tag filters, a whitelisted sort, stable pages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, Select, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from fluxolab.common.pagination import Page, paginate
+from fluxolab.extensions import db
+from fluxolab.models import Workflow
+
+SORT_COLUMNS: dict[str, Any] = {
+    "name": Workflow.name,
+    "updatedAt": Workflow.updated_at,
+    "createdAt": Workflow.created_at,
+    "lastExecutedAt": Workflow.last_executed_at,
+    "executionCount": Workflow.execution_count,
+}
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards (``%``, ``_``) and the escape character itself with ``\\``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _has_tag(tag: str) -> ColumnElement[bool]:
+    """Workflows whose tag list contains ``tag``: JSONB ``@>`` on PostgreSQL, json_each else."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Workflow.tags.op("@>", return_type=Boolean)(
+            cast(literal(json.dumps([tag])), JSONB)
+        )
+    entries = func.json_each(Workflow.tags).table_valued("value")
+    return select(literal(1)).select_from(entries).where(entries.c.value == tag).exists()
+
+
+def _order(stmt: Select[Any], sort: str) -> Select[Any]:
+    """Order by the whitelisted ``sort`` key (``-`` = descending), NULLs last, id breaks ties."""
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    ordered = column.desc() if descending else column.asc()
+    tie = Workflow.id.desc() if descending else Workflow.id.asc()
+    return stmt.order_by(ordered.nulls_last(), tie)
+
+
+def list_workflows(
+    workspace_id: uuid.UUID,
+    *,
+    search: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    sort: str = "-updatedAt",
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Workflow]:
+    """Return one page of the workspace's live workflows matching the filters."""
+    stmt = select(Workflow).where(
+        Workflow.workspace_id == workspace_id, Workflow.deleted_at.is_(None)
+    )
+    if search:
+        stmt = stmt.where(Workflow.name.ilike(f"%{escape_like(search)}%", escape="\\"))
+    if status:
+        stmt = stmt.where(Workflow.status == status)
+    if tag:
+        stmt = stmt.where(_has_tag(tag))
+    return paginate(_order(stmt, sort), limit, offset)

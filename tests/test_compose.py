@@ -1,0 +1,185 @@
+"""The production topology (docker-compose.yml, Dockerfile) matches what README.md documents."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"postgres", "redis", "migrate", "api", "worker", "beat", "flower"}
+APP_SERVICES = ("migrate", "api", "worker", "beat", "flower")
+LONG_RUNNING = ("postgres", "redis", "api", "worker", "beat", "flower")
+SECRETS = ("JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS", "FLOWER_BASIC_AUTH", "POSTGRES_PASSWORD")
+COMMAND_PREFIXES = {
+    "migrate": "flask --app wsgi db upgrade",
+    "api": "gunicorn wsgi:app --bind 0.0.0.0:8000",
+    "worker": "celery -A workers worker -Q ",
+    "beat": "celery -A workers beat ",
+    "flower": "celery -A workers flower ",
+}
+
+
+def compose() -> dict[str, Any]:
+    """Return the parsed docker-compose.yml (YAML anchors and merge keys resolved)."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def service(name: str) -> dict[str, Any]:
+    """Return one service definition of docker-compose.yml."""
+    definition: dict[str, Any] = compose()["services"][name]
+    return definition
+
+
+def readme_section(title: str) -> str:
+    """Return the text of the README's ``## <title>`` section up to the next ``## `` heading."""
+    text = (ROOT / "README.md").read_text()
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"README.md has no '## {title}' section"
+    return match.group(1)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """Return the Dockerfile as (INSTRUCTION, arguments) pairs, continuation lines joined."""
+    joined = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    pairs = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def test_compose_defines_exactly_the_documented_services() -> None:
+    assert set(compose()["services"]) == SERVICES
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_long_running_service_has_a_healthcheck(name: str) -> None:
+    check = service(name).get("healthcheck") or {}
+    assert check.get("test"), f"{name} has no healthcheck"
+    assert not check.get("disable", False)
+    assert check["test"][0] in {"CMD", "CMD-SHELL"}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_runs_the_one_image_built_from_the_dockerfile(name: str) -> None:
+    api = service("api")
+    assert service(name)["build"] == "."
+    assert service(name)["image"] == api["image"]
+    assert (ROOT / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_service_command_is_the_one_readme_documents(name: str) -> None:
+    command = service(name)["command"]
+    assert isinstance(command, str)
+    assert command.startswith(COMMAND_PREFIXES[name])
+    assert f"`{command}`" in readme_section("Running in production")
+
+
+def test_worker_consumes_every_configured_celery_queue() -> None:
+    import celeryconfig
+
+    queues = re.search(r" -Q (\S+)", service("worker")["command"])
+    assert queues
+    assert set(queues.group(1).split(",")) == {queue.name for queue in celeryconfig.task_queues}
+
+
+def test_beat_runs_exactly_one_replica() -> None:
+    beat = service("beat")
+    assert beat.get("deploy", {}).get("replicas", 1) == 1
+    assert "scale" not in beat
+
+
+def test_flower_is_published_on_loopback_only() -> None:
+    ports = service("flower").get("ports", [])
+    assert ports
+    assert all(str(port).startswith("127.0.0.1:") for port in ports)
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_datastore_is_not_published_on_the_host(name: str) -> None:
+    assert "ports" not in service(name)
+
+
+@pytest.mark.parametrize("name", ["api", "worker", "beat"])
+def test_app_service_waits_for_migrations_and_redis(name: str) -> None:
+    depends = service(name)["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["redis"]["condition"] == "service_healthy"
+
+
+def test_migrate_is_one_shot_after_postgres_is_healthy() -> None:
+    migrate = service("migrate")
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_runs_in_production_mode_on_compose_datastores(name: str) -> None:
+    env = service(name)["environment"]
+    assert service(name)["env_file"] == ".env"
+    assert env["FLUXOLAB_ENV"] == "production"
+    assert env["DATABASE_URL"].startswith("postgresql+psycopg://fluxolab:")
+    assert env["DATABASE_URL"].endswith("@postgres:5432/fluxolab")
+    assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/1"
+    assert env["JWT_SECRET_KEY"] and env["CREDENTIALS_ENCRYPTION_KEYS"]
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_secret_is_required_wherever_compose_uses_it(secret: str) -> None:
+    references = re.findall(rf"\$\{{{secret}([^}}]*)\}}", (ROOT / "docker-compose.yml").read_text())
+    assert references, f"docker-compose.yml never passes {secret}"
+    assert all(re.fullmatch(r":\?\S.*", modifier) for modifier in references), references
+
+
+def test_flower_login_is_required() -> None:
+    assert service("flower")["environment"]["FLOWER_BASIC_AUTH"].startswith(
+        "${FLOWER_BASIC_AUTH:?"
+    )
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    users = [args for keyword, args in dockerfile_instructions() if keyword == "USER"]
+    assert users, "the Dockerfile has no USER line"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_installs_runtime_dependencies_from_constraints() -> None:
+    runs = [args for keyword, args in dockerfile_instructions() if keyword == "RUN"]
+    installs = [args for args in runs if "pip install" in args]
+    assert installs
+    assert all("-c constraints.txt" in args for args in installs)
+    assert not any("[dev]" in args for args in installs)
+
+
+def test_dockerfile_bakes_in_no_secrets() -> None:
+    settings = " ".join(
+        args for keyword, args in dockerfile_instructions() if keyword in {"ENV", "ARG"}
+    )
+    assert not [secret for secret in (*SECRETS, "SMTP_PASSWORD") if secret in settings]
+
+
+def test_dockerfile_copies_what_the_processes_import() -> None:
+    copied = " ".join(args for keyword, args in dockerfile_instructions() if keyword == "COPY")
+    for path in ("fluxolab/", "workers/", "migrations/", "wsgi.py", "celeryconfig.py"):
+        assert path in copied
+
+
+def test_dockerfile_default_command_is_gunicorn() -> None:
+    commands = [args for keyword, args in dockerfile_instructions() if keyword == "CMD"]
+    assert commands and commands[-1].startswith('["gunicorn", "wsgi:app"')
+
+
+@pytest.mark.parametrize("entry", [".env", ".git", ".venv", "var"])
+def test_dockerignore_keeps_local_state_out_of_the_image(entry: str) -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    assert entry in lines
