@@ -13,7 +13,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/fluxolab fluxolab
+# tzdata: the IANA time zones behind user preferences and date nodes (zoneinfo).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --create-home --home-dir /home/fluxolab fluxolab
 
 # Runtime dependencies only (no [dev] extra), at the versions pinned in constraints.txt.
 COPY constraints.txt setup.cfg pyproject.toml README.md ./

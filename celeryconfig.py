@@ -29,6 +29,10 @@ else:
     broker_transport_options = {
         # Unacknowledged tasks come back after this many seconds: above the longest task.
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        # How often a worker scans for unacknowledged tasks past the visibility timeout
+        # (those of a worker that died) and puts them back in their queue.
+        "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+        "unacked_restore_throttle": 1,
     }
 broker_connection_retry_on_startup = True
 broker_connection_timeout = 4

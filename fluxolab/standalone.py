@@ -2,9 +2,9 @@
 
 Everything runs locally on SQLite and kombu's ``filesystem://`` broker under one data folder.
 Each child runs in its own session (so its own process group): a final SIGKILL to each group
-also reaches gunicorn's and Celery's own worker processes. A process group is
-only signalled while its leader is still unreaped (alive or a zombie), so its id cannot have
-been reused by an unrelated process. Children also get SIGTERM if the supervisor itself dies.
+also reaches gunicorn's and Celery's own worker processes. A group is only signalled while
+its leader is unreaped (alive or a zombie), so its id cannot belong to an unrelated process.
+On Linux children also get SIGTERM if the supervisor itself dies (even by SIGKILL).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fluxolab.config import load_or_create_local_secrets
 
 PROJECT_ROOT = Path(fluxolab.__file__).resolve().parents[1]
 TASK_QUEUES = ("executions", "node_tests", "maintenance")
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0  # generous: a loaded laptop needs 20+ s to import four apps
 STOP_TIMEOUT = 10.0
 POLL_SECONDS = 0.2
 _PR_SET_PDEATHSIG = 1
@@ -46,15 +46,22 @@ class Child:
     proc: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = field(default=None, repr=False)
 
-    def exited(self) -> bool:
-        """Whether the leader has exited, without reaping it (its group id stays reserved)."""
+    def exit_status(self) -> str | None:
+        """How the leader ended ("code 1", "signal 9"), or None while it runs.
+
+        Peeks without reaping, so the leader's pid (its group id) cannot be reused yet.
+        """
         if self.proc is None or self.proc.returncode is not None:
-            return True
+            return "reaped"
         flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
         try:
-            return os.waitid(os.P_PID, self.proc.pid, flags) is not None
+            info = os.waitid(os.P_PID, self.proc.pid, flags)
         except ChildProcessError:
-            return True
+            return "reaped"
+        if info is None:
+            return None
+        kind = "code" if info.si_code == os.CLD_EXITED else "signal"
+        return f"{kind} {info.si_status}"
 
     def send(self, signum: int, *, group: bool = False) -> None:
         """Signal the leader (or its whole process group) while the leader is still unreaped."""
@@ -65,31 +72,22 @@ class Child:
 
 
 class StopRequest:
-    """Set by SIGINT/SIGTERM/SIGHUP; the supervisor loops poll it."""
+    """A signal handler for SIGINT/SIGTERM/SIGHUP that only sets a flag the loops poll."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    requested = False
 
-    def install(self) -> None:
-        """Route the stop signals to this flag instead of the default handlers."""
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum: int, _frame: Any) -> None:
+    def __call__(self, _signum: int, _frame: Any) -> None:
         self.requested = True
 
 
 def run_standalone(host: str, port: int, var_dir: str, flower_port: int) -> int:
     """Prepare, migrate, start and supervise all processes; return the exit status."""
     folder = prepare_environment(Path(var_dir))
-    for name, number in (("API", port), ("Flower", flower_port)):
-        if not _port_free(host, number):
-            click.echo(f"fluxolab: {name} port {host}:{number} is already in use.", err=True)
-            return 1
     migrate_database()
     children = build_children(host, port, flower_port, folder)
     stop = StopRequest()
-    stop.install()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     try:
         _start_all(children)
         problem = _wait_until_ready(host, port, flower_port, children, stop)
@@ -165,13 +163,11 @@ def migrate_database() -> None:
 def build_children(host: str, port: int, flower_port: int, folder: Path) -> list[Child]:
     """The four commands, run with this interpreter (the venv) from the project root."""
     python = [sys.executable, "-m"]
-    # "workers:celery", not "workers": that module's ``app`` is the Flask app, and Celery's
-    # app finder takes a module's ``app`` attribute before its ``celery`` attribute.
-    celery = [*python, "celery", "-A", "workers:celery"]
+    celery = [*python, "celery", "-A", "workers"]
     logs = folder / "logs"
     api = [
         *python, "gunicorn", "wsgi:app", "--chdir", str(PROJECT_ROOT),
-        "--bind", f"{_url_host(host)}:{port}", "--workers", "2", "--threads", "4",
+        "--bind", f"{_url_host(host)}:{port}", "--workers", "2", "--threads", "4", "--preload",
         "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
     ]  # fmt: skip
     worker = [
@@ -221,13 +217,17 @@ def _wait_until_ready(
     """Wait for /api/health and Flower's port; return why startup failed, or None."""
     health = f"{_base_url(host, port)}/api/health"
     deadline = time.monotonic() + STARTUP_TIMEOUT
+    api_up = False
     while time.monotonic() < deadline:
         if stop.requested:
             return "interrupted during startup."
         dead = _first_exited(children)
         if dead is not None:
-            return f"{dead.name} exited during startup.\n{_tail(dead.log_path)}"
-        if _answers(health) and _port_open(host, flower_port):
+            return (
+                f"{dead.name} exited during startup ({dead.exit_status()}).\n{_tail(dead.log_path)}"
+            )
+        api_up = api_up or _answers(health)
+        if api_up and _port_open(host, flower_port):
             return None
         time.sleep(POLL_SECONDS)
     return f"not ready after {STARTUP_TIMEOUT:.0f} s ({health}); see {children[0].log_path}."
@@ -239,7 +239,8 @@ def _supervise(children: list[Child], stop: StopRequest) -> int:
         dead = _first_exited(children)
         if dead is not None:
             click.echo(
-                f"fluxolab: {dead.name} exited unexpectedly; stopping the others.\n"
+                f"fluxolab: {dead.name} exited unexpectedly ({dead.exit_status()});"
+                " stopping the others.\n"
                 f"{_tail(dead.log_path)}",
                 err=True,
             )
@@ -258,7 +259,7 @@ def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
     for child in started:
         child.send(signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(child.exited() for child in started):
+    while time.monotonic() < deadline and _first_running(started) is not None:
         time.sleep(0.1)
     for child in started:
         # Leaders are alive or zombies here: their group ids are still ours to signal.
@@ -271,7 +272,11 @@ def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
 
 
 def _first_exited(children: list[Child]) -> Child | None:
-    return next((child for child in children if child.exited()), None)
+    return next((child for child in children if child.exit_status() is not None), None)
+
+
+def _first_running(children: list[Child]) -> Child | None:
+    return next((child for child in children if child.exit_status() is None), None)
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -296,17 +301,6 @@ def _port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _port_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _probe_host(host: str) -> str:

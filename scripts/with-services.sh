@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run a command with throw-away PostgreSQL and Redis on loopback, torn down afterwards
-# (also on failure or Ctrl-C). Exports DATABASE_URL, REDIS_URL and CELERY_BROKER_URL.
+# (also on failure or Ctrl-C). Exports DATABASE_URL and REDIS_URL.
 #   scripts/with-services.sh pytest -x
 set -euo pipefail
 
@@ -63,7 +63,6 @@ for _ in $(seq 50); do [ -f "$WORK/redis.pid" ] && break; sleep 0.1; done
 
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export CELERY_BROKER_URL="$REDIS_URL"
 export FLUXOLAB_SERVICES_DIR="$WORK"
 echo "with-services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT" >&2
 "$@"

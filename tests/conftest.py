@@ -23,6 +23,8 @@ from fluxolab import create_app
 from fluxolab.extensions import db
 
 os.environ.setdefault("FLUXOLAB_ENV", "test")
+# Celery lets CELERY_BROKER_URL win over any configuration; each test process sets its own.
+os.environ.pop("CELERY_BROKER_URL", None)
 
 
 def _require(name: str) -> str:
@@ -119,7 +121,7 @@ def _isolated_db(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
             connection.close()
             engines.clear()
             engines.update(original)
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            db.session.configure(join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture()

@@ -13,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"postgres", "redis", "migrate", "api", "worker", "beat", "flower"}
 APP_SERVICES = ("migrate", "api", "worker", "beat", "flower")
 LONG_RUNNING = ("postgres", "redis", "api", "worker", "beat", "flower")
-SECRETS = ("JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS", "FLOWER_BASIC_AUTH", "POSTGRES_PASSWORD")
+SECRETS = (
+    "JWT_SECRET_KEY",
+    "CREDENTIALS_ENCRYPTION_KEYS",
+    "FLOWER_BASIC_AUTH",
+    "POSTGRES_PASSWORD",
+)
 COMMAND_PREFIXES = {
     "migrate": "flask --app wsgi db upgrade",
     "api": "gunicorn wsgi:app --bind 0.0.0.0:8000",
@@ -142,9 +147,7 @@ def test_secret_is_required_wherever_compose_uses_it(secret: str) -> None:
 
 
 def test_flower_login_is_required() -> None:
-    assert service("flower")["environment"]["FLOWER_BASIC_AUTH"].startswith(
-        "${FLOWER_BASIC_AUTH:?"
-    )
+    assert service("flower")["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:

@@ -14,12 +14,19 @@ NAME = r"""["']([A-Z][A-Z0-9_]*)["']"""
 READS = re.compile(
     r"(?:\b(?:os\.environ\.get|os\.getenv|os\.environ\.setdefault|environ\.get"
     rf"|env_str|env_int|env_bool|env_list|_secret)\(\s*{NAME}"
-    rf"|\bos\.environ\[\s*{NAME}"
+    rf"|\bos\.environ\[\s*{NAME}\s*\](?!\s*=[^=])"
     rf"|\benvvar\s*=\s*{NAME})"
 )
+# Variables of the Python runtime and the OS that the code passes on to child processes.
+NOT_CONFIGURATION = {"PATH", "HOME", "TMPDIR", "PYTHONPATH", "PYTHONUNBUFFERED"}
 ASSIGNMENT = re.compile(r"^#?\s?([A-Z][A-Z0-9_]*)=(.*)$")
 TABLE_ROW = re.compile(r"^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|", re.M)
-SECRETS = ("JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS", "FLOWER_BASIC_AUTH", "POSTGRES_PASSWORD")
+SECRETS = (
+    "JWT_SECRET_KEY",
+    "CREDENTIALS_ENCRYPTION_KEYS",
+    "FLOWER_BASIC_AUTH",
+    "POSTGRES_PASSWORD",
+)
 # `make run` loads ./.env through the Flask CLI: these must not point it at compose hosts.
 INFRASTRUCTURE = ("FLUXOLAB_ENV", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
 
@@ -39,7 +46,7 @@ def code_variables() -> set[str]:
     for path in python_files():
         for groups in READS.findall(path.read_text()):
             names.update(name for name in groups if name)
-    return names
+    return names - NOT_CONFIGURATION
 
 
 def env_example_lines() -> list[str]:

@@ -36,15 +36,26 @@ def _uuid(value: Any, what: str) -> uuid.UUID:
         raise Unauthorized(f"Token de acesso invalido ({what}).", code="token_invalid") from exc
 
 
+def _workspace_id(header: str | None, claims: dict[str, Any]) -> uuid.UUID:
+    if not header:
+        return _uuid(claims.get("workspaceId"), "workspace")
+    try:
+        return uuid.UUID(header)
+    except ValueError as exc:
+        raise NotFound("Workspace nao encontrado.") from exc
+
+
 def resolve_actor(claims: dict[str, Any], workspace_header: str | None) -> Actor:
     """Load the caller with one query; revoked sessions and lost memberships are refused.
 
     Raises ``TokenRevoked`` when the session was ended (logout, password reset) or the
     membership removed, ``NotFound`` for a workspace header the user is not a member of.
     """
+    if claims.get("purpose") or claims.get("type") != "access":
+        raise Unauthorized("Token de acesso invalido.", code="token_invalid")
     user_id = _uuid(claims.get("sub"), "sub")
     session_id = _uuid(claims.get("sid"), "sid")
-    workspace_id = _uuid(workspace_header or claims.get("workspaceId"), "workspace")
+    workspace_id = _workspace_id(workspace_header, claims)
     row = db.session.execute(
         select(AuthSession.revoked_at, AuthSession.expires_at, WorkspaceMember.role)
         .join(User, User.id == AuthSession.user_id)

@@ -145,6 +145,7 @@ def reset_password(reset_token: str, new_password: str) -> None:
             PasswordResetRequest.user_id == user_id,
             PasswordResetRequest.verified_at.is_not(None),
             PasswordResetRequest.consumed_at.is_(None),
+            PasswordResetRequest.canceled_at.is_(None),
         )
         .values(consumed_at=utcnow())
     )

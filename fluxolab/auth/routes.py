@@ -151,10 +151,11 @@ class Me(MethodView):
 
 
 def _reset_limit(identifier: str) -> None:
+    kind, value = reset.normalize_identifier(identifier)
     hit_or_raise(
         str(current_app.config["PASSWORD_RESET_RATE_LIMIT"]),
         "password-reset",
-        [f"id:{identifier.strip().lower()}", f"ip:{client_ip()}"],
+        [f"id:{kind}:{value}", f"ip:{client_ip()}"],
         BadRequest("Muitas solicitacoes; tente novamente mais tarde.", code="rate_limited"),
     )
 
@@ -170,7 +171,6 @@ class Forgot(MethodView):
         Public. Same answer whether or not the account exists. A malformed identifier or more
         than 5 requests per hour per identifier or per IP is a 400.
         """
-        reset.normalize_identifier(body["identifier"])
         _reset_limit(body["identifier"])
         reset.request_code(body["identifier"], client_ip())
         return {"status": "ok", "message": reset.FORGOT_MESSAGE}

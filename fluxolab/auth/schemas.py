@@ -69,11 +69,11 @@ class RefreshIn(BaseSchema):
 
 
 class ForgotIn(BaseSchema):
-    identifier = fields.String(required=True, validate=validate.Length(min=3, max=150))
+    identifier = fields.String(required=True, validate=validate.Length(max=150))
 
 
 class VerifyIn(BaseSchema):
-    identifier = fields.String(required=True, validate=validate.Length(min=3, max=150))
+    identifier = fields.String(required=True, validate=validate.Length(max=150))
     code = fields.String(
         required=True, validate=validate.Regexp(r"^\d{6}$", error="Must be 6 digits.")
     )

@@ -75,10 +75,11 @@ def http_error_response(error: HTTPException) -> Response:
     if "messages" in data or "errors" in data:
         errors = _flatten_webargs(data.get("errors", data.get("messages")))
         message = _summary(errors) if status == 422 else message
-    if status == 400 and error.description and "JSON" in str(error.description):
+    if status == 400 and "Invalid JSON body." in errors.get("_body", []):
         message = "O corpo da requisicao nao e um JSON valido."
     message = data.get("message", message)
-    headers = dict(data.get("headers") or {})
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
     if status == 429 and "Retry-After" not in headers:
         headers["Retry-After"] = "60"
     return _json(error_body(message, code, errors), status, headers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 
@@ -33,7 +33,7 @@ class Page(Generic[T]):
 
 
 def paginate(
-    stmt: Select[Unpack[tuple[Any, ...]]], limit: int, offset: int, *, scalars: bool = True
+    stmt: Select[*tuple[Any, ...]], limit: int, offset: int, *, scalars: bool = True
 ) -> Page[Any]:
     """Run ``stmt`` for one page; ``stmt`` must carry its own ORDER BY for stable pages."""
     total = db.session.execute(

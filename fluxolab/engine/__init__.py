@@ -8,8 +8,8 @@
 from fluxolab.engine import catalog
 from fluxolab.engine.context import Checkpoint, Item, Limits, Resume, RunContext
 from fluxolab.engine.issues import ValidationIssue
-from fluxolab.engine.nodetype import NodeType
 from fluxolab.engine.nodetest import run_node
+from fluxolab.engine.nodetype import NodeType
 from fluxolab.engine.records import RunResult, StepRecord
 from fluxolab.engine.registry import NodeRegistry, registry
 from fluxolab.engine.runner import run

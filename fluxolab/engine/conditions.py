@@ -146,6 +146,7 @@ def _ordered(test: Callable[[int], bool]) -> Callable[[Any, Any], bool]:
     """Return a comparison that applies ``test`` to the order of two values."""
 
     def compare(left: Any, right: Any) -> bool:
+        """Return whether the two values are ordered as ``test`` asks."""
         order = _order(left, right)
         return order is not None and test(order)
 

@@ -20,9 +20,9 @@ from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout
 from fluxolab.engine.nodetype import LOOP_RETURN, Outputs, WaitRequest
 from fluxolab.engine.records import FAILED, SKIPPED, SUCCEEDED, StepRecord
 from fluxolab.engine.spec import ERROR_OUTPUT, CompiledNode
-from fluxolab.engine.storage import store_items, store_outputs
+from fluxolab.engine.storage import StepStore
 
-TimeLeft = Callable[[], float | None]
+TimeLeft = Callable[[datetime], float | None]  # seconds the run has left at a moment
 
 
 @dataclass
@@ -43,7 +43,7 @@ def input_items(inputs: Mapping[str, list[Item]]) -> list[Item]:
     return [item for port in ordered for item in inputs[port]]
 
 
-def _no_time_limit() -> float | None:
+def _no_time_limit(moment: datetime) -> float | None:
     """Return None: no run deadline (used by single-node tests)."""
     return None
 
@@ -55,22 +55,25 @@ class Executor:
         self.env = env
         self.ctx = env.ctx
         self.time_left = time_left
+        self.store = StepStore(env.ctx.limits.max_step_bytes)
 
     def execute(
         self,
         node: CompiledNode,
         inputs: Mapping[str, list[Item]],
         resume: ResumeInfo | None = None,
+        started: datetime | None = None,
     ) -> NodeRun:
         """Run ``node`` on ``inputs`` with retries; never raises for node failures."""
-        started = self.ctx.now()
+        started = started or self.ctx.now()
         if node.disabled:
             passed = {node.outputs[0]: inputs.get("0") or []} if node.outputs else {}
             return NodeRun(self.record(node, inputs, passed, started, SKIPPED, 1), passed)
         attempt = 0
         while True:
             attempt += 1
-            call = NodeCall(node, inputs, self.env, self.ctx.now(), resume, self._deadline(node))
+            now = started if attempt == 1 else self.ctx.now()
+            call = NodeCall(node, inputs, self.env, now, resume, self._deadline(node, now))
             try:
                 result = self._attempt(node, call)
             except NodeError as exc:
@@ -83,13 +86,13 @@ class Executor:
             step = self.record(node, inputs, result, started, SUCCEEDED, attempt, call.logs)
             return NodeRun(step, result)
 
-    def _deadline(self, node: CompiledNode) -> float | None:
-        """Return the seconds this call may take: the node timeout and what the run has left."""
-        limits = [self.time_left()]
-        if node.settings.timeout_ms is not None:
-            limits.append(node.settings.timeout_ms / 1000.0)
-        bounded = [limit for limit in limits if limit is not None]
-        return max(min(bounded), 0.0) if bounded else None
+    def _deadline(self, node: CompiledNode, now: datetime) -> float | None:
+        """Return the seconds a call started ``now`` may take: node timeout, run time left."""
+        left = self.time_left(now)
+        timeout_ms = node.settings.timeout_ms
+        if timeout_ms is not None:
+            left = timeout_ms / 1000.0 if left is None else min(left, timeout_ms / 1000.0)
+        return None if left is None else max(left, 0.0)
 
     def _attempt(self, node: CompiledNode, call: NodeCall) -> Outputs | WaitRequest:
         """Call the node function once; unexpected exceptions become NodeErrors."""
@@ -99,7 +102,9 @@ class Executor:
         except NodeError:
             raise
         except Exception as exc:
-            raise NodeError(f"Unexpected error: {type(exc).__name__}: {exc}", "InternalError") from exc
+            raise NodeError(
+                f"Unexpected error: {type(exc).__name__}: {exc}", "InternalError"
+            ) from exc
         timeout_ms = node.settings.timeout_ms
         if timeout_ms is not None:
             elapsed_ms = (self.ctx.now() - begun).total_seconds() * 1000.0
@@ -111,18 +116,25 @@ class Executor:
 
     def _checked(self, node: CompiledNode, result: Outputs) -> Outputs:
         """Keep only declared outputs; raises LimitExceeded past ``max_items_per_step``."""
-        outputs = {port: items for port, items in result.items() if port in node.outputs}
-        total = sum(len(items) for items in outputs.values())
+        if not isinstance(result, dict):
+            raise NodeError(f"Node returned {type(result).__name__}, not outputs", "InternalError")
+        declared = node.outputs
+        total = 0
+        for port, items in result.items():
+            if port not in declared:
+                result = {port: items for port, items in result.items() if port in declared}
+                return self._checked(node, result)
+            total += len(items)
         limit = self.ctx.limits.max_items_per_step
         if total > limit:
             raise LimitExceeded(f"Node produced {total} items; the limit is {limit} per step")
-        return outputs
+        return result
 
     def _should_retry(self, node: CompiledNode, error: NodeError, attempt: int) -> bool:
         """Return whether another attempt is allowed (tries left, retryable, time left)."""
         if attempt >= node.settings.max_tries or not error.retryable:
             return False
-        left = self.time_left()
+        left = self.time_left(self.ctx.now())
         return left is None or left > node.settings.wait_between_s
 
     def _failed(
@@ -158,9 +170,8 @@ class Executor:
         error: dict[str, Any] | None = None,
     ) -> StepRecord:
         """Build the step record with stored (size-bounded) copies of inputs and outputs."""
-        budget = self.ctx.limits.max_step_bytes
-        stored_in, _, cut_in = store_items(input_items(inputs), budget)
-        stored_out, cut_out = store_outputs(outputs, budget)
+        stored_in, _, cut_in = self.store.items(input_items(inputs))
+        stored_out, cut_out = self.store.outputs(outputs)
         return StepRecord(
             node_id=node.id,
             node_name=node.name,

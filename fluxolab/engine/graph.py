@@ -118,18 +118,17 @@ def _blocking(
             if ancestors[node] >> loop & 1 and _via_loop_port(loop, node, forward, ancestors):
                 body[loop] |= 1 << node
                 enclosing[node] |= 1 << loop
-    return tuple(
-        (ancestors[i] | body[i]) & ~enclosing[i] & ~(1 << i) for i in range(count)
-    )
+    return tuple((ancestors[i] | body[i]) & ~enclosing[i] & ~(1 << i) for i in range(count))
 
 
 def _via_loop_port(loop: int, node: int, forward: Sequence[Wire], ancestors: list[int]) -> bool:
     """Return whether ``node`` is reached from the loop's ``loop`` output (not only ``done``)."""
-    for wire in forward:
-        if wire.source == loop and wire.output == "loop":
-            if wire.target == node or ancestors[node] >> wire.target & 1:
-                return True
-    return False
+    return any(
+        wire.source == loop
+        and wire.output == "loop"
+        and (wire.target == node or ancestors[node] >> wire.target & 1)
+        for wire in forward
+    )
 
 
 def _references(nodes: Sequence[CompiledNode]) -> set[str]:

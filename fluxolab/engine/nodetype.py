@@ -1,4 +1,4 @@
-"""``NodeType``: everything the engine, the validator and the catalog know about one kind of node."""
+"""``NodeType``: what the engine, the validator and the catalog know about a kind of node."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 MISSING: Final = object()  # a path that does not exist (distinct from a stored None)
 
-_BRACKET = re.compile(r"\[(\d+)\]")
+_BRACKET = re.compile(r"\[(-?\d+)\]")
 
 
 @lru_cache(maxsize=4096)

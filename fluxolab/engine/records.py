@@ -39,7 +39,7 @@ class StepRecord:
         return (self.finished_at - self.started_at).total_seconds() * 1000.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the record as a JSON-ready dict keyed like the fields, with ISO-8601 timestamps."""
+        """Return the record as a JSON-ready dict keyed like the fields, with ISO timestamps."""
         return {
             "node_id": self.node_id,
             "node_name": self.node_name,
@@ -67,3 +67,4 @@ class RunResult:
     wait: dict[str, Any] | None = None  # {"kind", "nodeId", "nodeName", "until"}
     response: dict[str, Any] | None = None  # the first Respond-to-Webhook answer
     output: list[Item] = field(default_factory=list)  # what the last executed node emitted
+    checkpointed: int = 0  # how many of ``steps`` (from the start) were already checkpointed

@@ -13,12 +13,13 @@ the node. An invalid definition gives a failed result carrying the validation me
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from fluxolab.engine.call import ResumeInfo, RunEnv
 from fluxolab.engine.context import Checkpoint, Item, Resume, RunContext
-from fluxolab.engine.errors import NodeError
 from fluxolab.engine.executor import Executor
 from fluxolab.engine.graph import Graph
 from fluxolab.engine.issues import ValidationIssue
@@ -37,6 +38,7 @@ from fluxolab.engine.state import Progress, StateError, restore, snapshot
 from fluxolab.engine.validation import compiled
 
 MAX_MESSAGES = 10
+logger = logging.getLogger(__name__)
 
 
 def normalize_items(items: Any) -> list[Item]:
@@ -54,6 +56,8 @@ def normalize_items(items: Any) -> list[Item]:
 
 def visible_output(node: CompiledNode, outputs: Outputs) -> list[Item]:
     """Return what a node emitted, all outputs in declared order (the error output excluded)."""
+    if len(outputs) == 1 and ERROR_OUTPUT not in outputs:
+        return next(iter(outputs.values()))
     lists = [outputs[port] for port in node.outputs if port != ERROR_OUTPUT and outputs.get(port)]
     if len(lists) == 1:
         return lists[0]
@@ -83,6 +87,14 @@ def _invalid(issues: list[ValidationIssue]) -> RunResult:
     return RunResult(status=FAILED, error=error)
 
 
+class CallerError(Exception):
+    """An exception raised by a caller-supplied hook (``should_cancel``, ``on_checkpoint``)."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class Runner:
     """Executes one ``run`` call over a compiled graph."""
 
@@ -105,28 +117,28 @@ class Runner:
         self.executor = Executor(env, self.time_left)
         self.steps: list[StepRecord] = []
         self.unsaved: list[StepRecord] = []  # steps since the last checkpoint
+        self.checkpointed = 0  # steps already handed to on_checkpoint
         self.active: set[int] = {
             index for index, node in enumerate(graph.nodes) if env.node_states.get(node.id)
         }
 
-    def elapsed_s(self) -> float:
-        """Return the active run time so far, including earlier calls before a resume."""
-        return self.progress.elapsed_before_s + (
-            self.ctx.now() - self.call_started
-        ).total_seconds()
+    def elapsed_s(self, now: datetime | None = None) -> float:
+        """Return the active run time at ``now``, including earlier calls before a resume."""
+        moment = now or self.ctx.now()
+        return self.progress.elapsed_before_s + (moment - self.call_started).total_seconds()
 
-    def time_left(self) -> float | None:
-        """Return the seconds left before the run's overall timeout."""
-        return self.ctx.limits.run_timeout_s - self.elapsed_s()
+    def time_left(self, now: datetime) -> float | None:
+        """Return the seconds left at ``now`` before the run's overall timeout."""
+        return self.ctx.limits.run_timeout_s - self.elapsed_s(now)
 
     def next_node(self) -> int | None:
         """Return the next node to run, or None when nothing is left."""
         progress = self.progress
-        candidates = set(progress.pending) | self.active
-        if not candidates:
-            return None
         if progress.resume_index is not None:
             return progress.resume_index
+        if not self.active and len(progress.pending) <= 1:
+            return next(iter(progress.pending), None)
+        candidates = set(progress.pending) | self.active
         busy = progress.pending_mask
         for index in self.active:
             busy |= 1 << index
@@ -138,7 +150,8 @@ class Runner:
         """Run nodes until the graph is exhausted, a node fails, or the run must stop."""
         while (index := self.next_node()) is not None:
             node = self.graph.nodes[index]
-            stop = self._guard(node)
+            now = self.ctx.now()
+            stop = self._guard(node, now)
             if stop is not None:
                 return stop
             resume = None
@@ -147,29 +160,33 @@ class Runner:
                 self.progress.resume_index = None
             inputs = self.progress.take(index)
             self.progress.runs += 1
-            outcome = self.executor.execute(node, inputs, resume)
+            outcome = self.executor.execute(node, inputs, resume, now)
             if outcome.wait is not None:
                 return self._waiting(node, inputs, outcome.wait)
             assert outcome.step is not None
             self.steps.append(outcome.step)
             self.unsaved.append(outcome.step)
             if outcome.error is not None:
-                return self._result(FAILED, failure(outcome.error.message, outcome.error.type, node))
+                return self.result(FAILED, failure(outcome.error.message, outcome.error.type, node))
             self._advance(node, outcome.outputs)
-        return self._result(SUCCEEDED)
+        return self.result(SUCCEEDED)
 
-    def _guard(self, node: CompiledNode) -> RunResult | None:
+    def _guard(self, node: CompiledNode, now: datetime) -> RunResult | None:
         """Return the stop result when the run is canceled, out of time or out of node runs."""
-        if self.ctx.should_cancel():
-            return self._result(CANCELED, failure("Execution was canceled", "Canceled", node))
-        if self.elapsed_s() >= self.ctx.limits.run_timeout_s:
+        try:
+            canceled = self.ctx.should_cancel()
+        except Exception as exc:
+            raise CallerError(exc) from exc
+        if canceled:
+            return self.result(CANCELED, failure("Execution was canceled", "Canceled", node))
+        if self.elapsed_s(now) >= self.ctx.limits.run_timeout_s:
             limit = self.ctx.limits.run_timeout_s
             message = f"Execution timed out after {limit:g} s (before node '{node.name}')"
-            return self._result(TIMED_OUT, failure(message, "Timeout", node))
+            return self.result(TIMED_OUT, failure(message, "Timeout", node))
         if self.progress.runs >= self.ctx.limits.max_node_runs:
             limit = self.ctx.limits.max_node_runs
             message = f"Execution exceeded {limit} node runs (a runaway loop?)"
-            return self._result(FAILED, failure(message, "LimitExceeded", node))
+            return self.result(FAILED, failure(message, "LimitExceeded", node))
         return None
 
     def _advance(self, node: CompiledNode, outputs: Outputs) -> None:
@@ -198,7 +215,11 @@ class Runner:
             return None
         state = snapshot(self.graph, self.progress, self.env, self.elapsed_s(), waiting)
         if self.ctx.on_checkpoint is not None:
-            self.ctx.on_checkpoint(Checkpoint(state, self.unsaved))
+            try:
+                self.ctx.on_checkpoint(Checkpoint(state, self.unsaved))
+            except Exception as exc:
+                raise CallerError(exc) from exc
+            self.checkpointed += len(self.unsaved)
             self.unsaved = []
         return state
 
@@ -210,12 +231,12 @@ class Runner:
         waiting = {"nodeId": node.id, "inputs": inputs, "kind": request.kind, "until": until}
         state = self._checkpoint(waiting)
         wait = {"kind": request.kind, "nodeId": node.id, "nodeName": node.name, "until": until}
-        result = self._result(WAITING)
+        result = self.result(WAITING)
         result.state = state
         result.wait = {**wait, **request.details}
         return result
 
-    def _result(self, status: str, error: dict[str, Any] | None = None) -> RunResult:
+    def result(self, status: str, error: dict[str, Any] | None = None) -> RunResult:
         """Return the result of this call with its steps, response and last output."""
         return RunResult(
             status=status,
@@ -223,6 +244,7 @@ class Runner:
             error=error,
             response=self.env.response,
             output=self.progress.last_output,
+            checkpointed=self.checkpointed,
         )
 
 
@@ -257,5 +279,8 @@ def run(
     runner = Runner(graph, ctx, env, progress, resume.payload if resume else None)
     try:
         return runner.go()
-    except NodeError as exc:  # defensive: node errors are normally handled per step
-        return runner._result(FAILED, failure(exc.message, exc.type))
+    except CallerError as exc:
+        raise exc.original from None  # the caller's own hook failed: its error, not the run's
+    except Exception as exc:  # an engine defect must not take the worker down with it
+        logger.exception("Engine error in execution %s", ctx.execution_id)
+        return runner.result(FAILED, failure(f"Engine error: {exc!r}", "InternalError"))

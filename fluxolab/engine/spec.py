@@ -39,7 +39,7 @@ class NodeSettings:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> NodeSettings:
-        """Build settings from a validated ``settings`` object (``onError`` beats continueOnFail)."""
+        """Build settings from a validated ``settings`` object; ``onError`` beats continueOnFail."""
         retry = bool(raw.get("retryOnFail"))
         on_error = raw.get("onError") or ("continue" if raw.get("continueOnFail") else "stop")
         return cls(
@@ -130,7 +130,7 @@ def compile_node(raw: Any, position: int) -> tuple[CompiledNode | None, list[Val
         problem = f"Unknown node type '{type_name}'" if type_name else "Node type is required"
         return None, [ValidationIssue(node_id, "type", f"{node_label(name, node_id)}: {problem}")]
     issues = _shape_issues(raw, name, node_id)
-    params = {**node_type.defaults, **node_type.prepare(_section(raw, "params"))}
+    params = {**copy.deepcopy(node_type.defaults), **node_type.prepare(_section(raw, "params"))}
     disabled = raw.get("disabled") is True
     settings, problems = _settings(raw)
     if not disabled:

@@ -62,7 +62,8 @@ def snapshot(
     outputs = {
         node.id: env.node_outputs[graph.output_keys[node.index][0]]
         for node in nodes
-        if graph.referenced >> node.index & 1 and graph.output_keys[node.index][0] in env.node_outputs
+        if graph.referenced >> node.index & 1
+        and graph.output_keys[node.index][0] in env.node_outputs
     }
     state = {
         "version": VERSION,
@@ -129,4 +130,3 @@ def restore(graph: Graph, raw: Mapping[str, Any], env: RunEnv) -> Progress:
     except (AttributeError, TypeError, ValueError) as exc:
         raise StateError(f"Resume state is malformed: {exc}") from exc
     return progress
-

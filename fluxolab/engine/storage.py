@@ -21,10 +21,13 @@ _MARKER_RESERVE = 96  # bytes kept free for the marker item
 _MAX_DEPTH = 64
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(value: Any) -> str | None:
     """Serialise compactly; None when the value holds anything strict JSON cannot encode."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError):
         return None
 
@@ -60,7 +63,7 @@ def _measured(items: list[Item]) -> tuple[list[Item], int]:
     if text is not None:
         return items, len(text)
     safe = json_safe(items)
-    return safe, len(json.dumps(safe, separators=(",", ":")))
+    return safe, len(_ENCODER.encode(safe))
 
 
 def marker(omitted_items: int, omitted_bytes: int) -> Item:
@@ -78,7 +81,7 @@ def _truncate(items: list[Item], budget: int) -> tuple[list[Item], int]:
         size -= 1  # the measured list's brackets count once for the whole list, plus a comma
         if used + size > room:
             omitted = items[index:]
-            omitted_bytes = sum(_measured([rest])[1] - 1 for rest in omitted)
+            omitted_bytes = sum(_measured([rest])[1] - 2 for rest in omitted)
             kept.append(marker(len(omitted), omitted_bytes))
             return kept, used + _MARKER_RESERVE
         kept.append(safe[0])
@@ -86,24 +89,50 @@ def _truncate(items: list[Item], budget: int) -> tuple[list[Item], int]:
     return kept, used
 
 
+class StepStore:
+    """Makes stored copies for one run, measuring each distinct list only once.
+
+    A node's output list is usually the next node's input list, so sizes are remembered by
+    list identity (the lists are kept alive, so identities cannot be reused meanwhile).
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._seen: dict[int, tuple[list[Item], list[Item], int]] = {}
+
+    def _measure(self, items: list[Item]) -> tuple[list[Item], int]:
+        """Return the JSON-safe list and its size, from the cache when seen before."""
+        if not items:
+            return items, 2
+        hit = self._seen.get(id(items))
+        if hit is not None and hit[0] is items:
+            return hit[1], hit[2]
+        safe, size = _measured(items)
+        self._seen[id(items)] = (items, safe, size)
+        return safe, size
+
+    def items(self, items: list[Item], budget: int | None = None) -> tuple[list[Item], int, bool]:
+        """Return ``(stored_items, bytes_used, truncated)`` for one list."""
+        budget = self.budget if budget is None else budget
+        safe, size = self._measure(items)
+        if size <= budget:
+            return safe, size, False
+        kept, used = _truncate(safe, max(budget, _MARKER_RESERVE))
+        return kept, used, True
+
+    def outputs(self, outputs: Mapping[str, list[Item]]) -> tuple[dict[str, list[Item]], bool]:
+        """Store every output list, sharing the byte budget across them in port order."""
+        stored: dict[str, list[Item]] = {}
+        truncated = False
+        budget = self.budget
+        for port, items in outputs.items():
+            kept, used, cut = self.items(items, max(budget, 0))
+            stored[port] = kept
+            budget -= used
+            truncated = truncated or cut
+        return stored, truncated
+
+
 def store_items(items: list[Item], budget: int) -> tuple[list[Item], int, bool]:
     """Return ``(stored_items, bytes_used, truncated)`` for one list under a byte ``budget``."""
-    safe, size = _measured(items)
-    if size <= budget:
-        return safe, size, False
-    kept, used = _truncate(safe, max(budget, _MARKER_RESERVE))
-    return kept, used, True
-
-
-def store_outputs(
-    outputs: Mapping[str, list[Item]], budget: int
-) -> tuple[dict[str, list[Item]], bool]:
-    """Store every output list, sharing one byte ``budget`` across them in port order."""
-    stored: dict[str, list[Item]] = {}
-    truncated = False
-    for port, items in outputs.items():
-        kept, used, cut = store_items(items, max(budget, 0))
-        stored[port] = kept
-        budget -= used
-        truncated = truncated or cut
-    return stored, truncated
+    return StepStore(budget).items(items)

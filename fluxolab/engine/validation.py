@@ -18,6 +18,7 @@ from fluxolab.engine.issues import ValidationIssue
 from fluxolab.engine.registry import registry
 
 CACHE_SIZE = 256
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
 _cache: OrderedDict[str, tuple[Graph | None, list[ValidationIssue]]] = OrderedDict()
 _lock = threading.Lock()
 
@@ -48,7 +49,7 @@ def validate_definition(
 def _cache_key(definition: Any) -> str | None:
     """Return a canonical JSON text of the definition, or None when it cannot be encoded."""
     try:
-        return json.dumps(definition, sort_keys=True, separators=(",", ":"), default=repr)
+        return _KEY_ENCODER.encode(definition)
     except (TypeError, ValueError, RecursionError):
         return None
 

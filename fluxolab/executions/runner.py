@@ -145,7 +145,7 @@ def _checkpointer(
 
 def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> None:
     execution = claimed.execution
-    writer.write(result.steps)
+    writer.write(result.steps[result.checkpointed :])
     now = utcnow()
     values: dict[str, Any] = {
         "status": result.status,

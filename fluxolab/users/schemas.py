@@ -44,13 +44,13 @@ def _language_field() -> fields.String:
 # --- preferences -------------------------------------------------------------------------
 
 
-class NotificationsIn(BaseSchema):
+class NotificationPrefsIn(BaseSchema):
     email = StrictBoolean()
     push = StrictBoolean()
     workflow = StrictBoolean()
 
 
-class DashboardIn(BaseSchema):
+class DashboardPrefsIn(BaseSchema):
     defaultView = fields.String(validate=validate.OneOf(prefs.DEFAULT_VIEWS))
     itemsPerPage = fields.Integer(
         strict=True,
@@ -64,42 +64,42 @@ class PreferencesIn(BaseSchema):
     theme = fields.String(validate=validate.OneOf(prefs.THEMES))
     language = _language_field()
     timezone = _timezone_field()
-    notifications = fields.Nested(NotificationsIn)
-    dashboard = fields.Nested(DashboardIn)
+    notifications = fields.Nested(NotificationPrefsIn)
+    dashboard = fields.Nested(DashboardPrefsIn)
 
 
-class NotificationsSchema(Schema):
+class NotificationPrefsSchema(Schema):
     email = fields.Boolean()
     push = fields.Boolean()
     workflow = fields.Boolean()
 
 
-class DashboardSchema(Schema):
+class DashboardPrefsSchema(Schema):
     defaultView = fields.String()
     itemsPerPage = fields.Integer()
 
 
-class PreferencesSchema(Schema):
+class UserPreferencesSchema(Schema):
     """The full ``UserPreferences`` object (defaults merged with the user's choices)."""
 
     theme = fields.String()
     language = fields.String()
     timezone = fields.String()
-    notifications = fields.Nested(NotificationsSchema)
-    dashboard = fields.Nested(DashboardSchema)
+    notifications = fields.Nested(NotificationPrefsSchema)
+    dashboard = fields.Nested(DashboardPrefsSchema)
 
 
 class PreferencesOut(Schema):
     status = fields.String(dump_default="ok")
-    preferences = fields.Nested(PreferencesSchema)
+    preferences = fields.Nested(UserPreferencesSchema)
 
 
 # --- profile -------------------------------------------------------------------------------
 
 
-class ProfileSchema(Schema):
+class UserProfileSchema(Schema):
     id = fields.UUID()
-    name = fields.String(attribute="display_name")
+    name = fields.String(metadata={"description": "Same as displayName (NestJS name)"})
     displayName = fields.String(attribute="display_name")
     email = fields.String()
     avatar = fields.Constant(None, metadata={"description": "Always null (no avatar uploads)"})
@@ -109,12 +109,12 @@ class ProfileSchema(Schema):
     createdAt = fields.DateTime(attribute="created_at")
     updatedAt = fields.DateTime(attribute="updated_at")
     lastLoginAt = fields.DateTime(attribute="last_login_at", allow_none=True)
-    preferences = fields.Nested(PreferencesSchema)
+    preferences = fields.Nested(UserPreferencesSchema)
 
 
 class ProfileOut(Schema):
     status = fields.String(dump_default="ok")
-    profile = fields.Nested(ProfileSchema)
+    profile = fields.Nested(UserProfileSchema)
 
 
 class ProfileIn(BaseSchema):
@@ -131,7 +131,7 @@ class ProfileIn(BaseSchema):
 # --- trial info ----------------------------------------------------------------------------
 
 
-class TrialInfoSchema(Schema):
+class UserTrialInfoSchema(Schema):
     isTrial = fields.Boolean(attribute="is_trial")
     daysLeft = fields.Integer(attribute="days_left")
     trialEndsAt = fields.DateTime(attribute="trial_ends_at", allow_none=True)
@@ -147,16 +147,16 @@ class TrialInfoSchema(Schema):
 
 class TrialInfoOut(Schema):
     status = fields.String(dump_default="ok")
-    trialInfo = fields.Nested(TrialInfoSchema)
+    trialInfo = fields.Nested(UserTrialInfoSchema)
 
 
 # --- workspace members ---------------------------------------------------------------------
 
 
-class MemberSchema(Schema):
+class WorkspaceMemberSchema(Schema):
     id = fields.UUID(attribute="user_id", metadata={"description": "The member's user id"})
     memberId = fields.UUID(attribute="member_id")
-    name = fields.String(attribute="display_name")
+    name = fields.String(metadata={"description": "Same as displayName (NestJS name)"})
     displayName = fields.String(attribute="display_name")
     email = fields.String()
     avatar = fields.Constant(None)
@@ -166,7 +166,7 @@ class MemberSchema(Schema):
     lastActiveAt = fields.DateTime(attribute="last_active_at", allow_none=True)
 
 
-class InvitationSchema(Schema):
+class WorkspaceInvitationSchema(Schema):
     id = fields.UUID()
     email = fields.String()
     role = fields.String()
@@ -176,10 +176,10 @@ class InvitationSchema(Schema):
 
 MembersOut = Schema.from_dict(
     {
-        **page_fields("members", MemberSchema),
+        **page_fields("members", WorkspaceMemberSchema),
         "invitations": fields.List(
-            fields.Nested(InvitationSchema),
-            metadata={"description": "Pending (not accepted, not expired) invitations"},
+            fields.Nested(WorkspaceInvitationSchema),
+            metadata={"description": "Pending invitations, oldest first (at most 200)"},
         ),
     },
     name="MembersOut",
@@ -199,12 +199,12 @@ class MemberRoleIn(BaseSchema):
 
 class MemberOut(Schema):
     status = fields.String(dump_default="ok")
-    member = fields.Nested(MemberSchema)
+    member = fields.Nested(WorkspaceMemberSchema)
 
 
 class MemberAddedOut(Schema):
     """``{status:"created", member}`` for an existing user, ``{status:"invited", invitation}``."""
 
     status = fields.String()
-    member = fields.Nested(MemberSchema)
-    invitation = fields.Nested(InvitationSchema)
+    member = fields.Nested(WorkspaceMemberSchema)
+    invitation = fields.Nested(WorkspaceInvitationSchema)

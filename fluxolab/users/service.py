@@ -52,9 +52,10 @@ def _commit_or_conflict(message: str, code: str) -> None:
 
 
 def profile_view(user: User) -> dict[str, Any]:
-    """Return the profile fields of ``user`` for ``ProfileSchema``."""
+    """Return the profile fields of ``user`` for ``UserProfileSchema``."""
     return {
         "id": user.id,
+        "name": user.display_name,
         "display_name": user.display_name,
         "email": user.email,
         "avatar_color": user.avatar_color,
@@ -141,10 +142,11 @@ def trial_info(workspace_id: uuid.UUID) -> dict[str, Any]:
 
 
 def member_view(member: WorkspaceMember, user: User) -> dict[str, Any]:
-    """Return one member (user fields plus role) for ``MemberSchema``."""
+    """Return one member (user fields plus role) for ``WorkspaceMemberSchema``."""
     return {
         "user_id": user.id,
         "member_id": member.id,
+        "name": user.display_name,
         "display_name": user.display_name,
         "email": user.email,
         "avatar_color": user.avatar_color,
@@ -194,7 +196,19 @@ def list_members(
 
 
 def _member_row(workspace_id: uuid.UUID, user_id: uuid.UUID) -> tuple[WorkspaceMember, User]:
-    """Return (membership, user) in this workspace, row-locked; ``NotFound`` otherwise."""
+    """Lock the workspace's owner rows, then return (membership, user), also locked.
+
+    Locking the owners first (in id order) serializes every role change and removal of the
+    workspace, so two owners demoting each other at once cannot both pass the last-owner
+    check, and the lock order is the same for all callers (no deadlock). ``NotFound`` when
+    the user is not a member of this workspace.
+    """
+    db.session.execute(
+        select(WorkspaceMember.id)
+        .where(WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.role == "owner")
+        .order_by(WorkspaceMember.id)
+        .with_for_update()
+    ).all()
     row = db.session.execute(
         select(WorkspaceMember, User)
         .join(User, User.id == WorkspaceMember.user_id)
@@ -210,22 +224,6 @@ def _ensure_may_manage(actor: Actor, member: WorkspaceMember) -> None:
     """Only an owner may change or remove an owner."""
     if member.role == "owner" and actor.role != "owner":
         raise Forbidden("Apenas um owner pode alterar ou remover outro owner.")
-
-
-def _ensure_owner_remains(member: WorkspaceMember) -> None:
-    """Refuse (409) to take the owner role from the last owner; concurrent demotions serialize.
-
-    The workspace's owner rows are locked first, so two owners demoting each other at the same
-    time cannot both pass the count.
-    """
-    if member.role != "owner":
-        return
-    db.session.execute(
-        select(WorkspaceMember.id)
-        .where(WorkspaceMember.workspace_id == member.workspace_id, WorkspaceMember.role == "owner")
-        .with_for_update()
-    ).all()
-    workspaces.ensure_not_last_owner(member)
 
 
 def add_member(actor: Actor, email: str, role: str) -> tuple[str, dict[str, Any]]:
@@ -258,12 +256,12 @@ def _invite(actor: Actor, email: str, role: str) -> dict[str, Any]:
     """Create or refresh the invitation, commit, then e-mail it (a mail failure is only logged)."""
     invitation = workspaces.invite_email(actor.workspace_id, email, role, actor.user_id)
     _commit_or_conflict("Convite ja enviado para este e-mail; tente novamente.", "conflict")
-    workspace = workspaces.get_workspace(actor.workspace_id)
+    name = " ".join(workspaces.get_workspace(actor.workspace_id).name.split())  # one header line
     inviter = get_user(actor.user_id)
     sent = send_mail(
         email,
-        f"Convite para o workspace {workspace.name} no FluxoLab",
-        f"{inviter.display_name} convidou voce para o workspace '{workspace.name}' no FluxoLab "
+        f"Convite para o workspace {name} no FluxoLab",
+        f"{inviter.display_name} convidou voce para o workspace '{name}' no FluxoLab "
         f"com o papel '{role}'.\n\nCrie sua conta com este e-mail ({email}) para entrar no "
         f"workspace. O convite vale ate {invitation.expires_at:%d/%m/%Y}.\n",
     )
@@ -279,7 +277,7 @@ def change_role(actor: Actor, user_id: uuid.UUID, role: str) -> dict[str, Any]:
     _ensure_may_manage(actor, member)
     workspaces.ensure_can_grant(actor.role, role)
     if role != "owner":
-        _ensure_owner_remains(member)
+        workspaces.ensure_not_last_owner(member)
     member.role = role
     db.session.commit()
     return member_view(member, user)
@@ -294,7 +292,7 @@ def remove_member(actor: Actor, user_id: uuid.UUID) -> None:
     """
     member, user = _member_row(actor.workspace_id, user_id)
     _ensure_may_manage(actor, member)
-    _ensure_owner_remains(member)
+    workspaces.ensure_not_last_owner(member)
     db.session.delete(member)
     if user.default_workspace_id == actor.workspace_id:
         user.default_workspace_id = db.session.execute(

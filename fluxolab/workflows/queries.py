@@ -14,7 +14,7 @@ from fluxolab.extensions import db
 from fluxolab.models import Workflow
 
 SORT_COLUMNS: dict[str, Any] = {
-    "name": Workflow.name,
+    "name": func.lower(Workflow.name),
     "updatedAt": Workflow.updated_at,
     "createdAt": Workflow.created_at,
     "lastExecutedAt": Workflow.last_executed_at,
@@ -30,15 +30,16 @@ def escape_like(text: str) -> str:
 def _has_tag(tag: str) -> ColumnElement[bool]:
     """Workflows whose tag list contains ``tag``: JSONB ``@>`` on PostgreSQL, json_each else."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return Workflow.tags.op("@>", return_type=Boolean)(
-            cast(literal(json.dumps([tag])), JSONB)
-        )
+        return Workflow.tags.op("@>", return_type=Boolean)(cast(literal(json.dumps([tag])), JSONB))
     entries = func.json_each(Workflow.tags).table_valued("value")
     return select(literal(1)).select_from(entries).where(entries.c.value == tag).exists()
 
 
 def _order(stmt: Select[Any], sort: str) -> Select[Any]:
-    """Order by the whitelisted ``sort`` key (``-`` = descending), NULLs last, id breaks ties."""
+    """Order by the whitelisted ``sort`` key (``-`` = descending), NULLs last, id breaks ties.
+
+    Names sort case-insensitively (the same on every database collation).
+    """
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
     ordered = column.desc() if descending else column.asc()

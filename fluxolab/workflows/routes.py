@@ -68,7 +68,10 @@ class Workflows(MethodView):
         workflow quota is a 402.
         """
         workspace_id, user_id = _scope()
-        return {"status": "created", "workflow": service.create_workflow(workspace_id, user_id, body)}
+        return {
+            "status": "created",
+            "workflow": service.create_workflow(workspace_id, user_id, body),
+        }
 
 
 @blp.route("/<uuid:workflow_id>")

@@ -16,7 +16,7 @@ BUILDER_BODY: dict[str, Any] = {
     "name": "Novo Workflow",
     "definition": {"nodes": [{"id": "1", "type": "trigger", "params": {}}], "connections": []},
 }
-RUNNABLE = {
+RUNNABLE: dict[str, Any] = {
     "nodes": [
         {"id": "1", "type": "trigger", "name": "When click", "params": {}},
         {"id": "2", "type": "no-op", "name": "Nothing", "params": {}},
@@ -86,26 +86,20 @@ def test_builder_post_creates_draft_version_1(client: FlaskClient, owner: Accoun
     assert workflow["definition"] == BUILDER_BODY["definition"]
 
 
-def test_second_identical_builder_post_is_also_created(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_second_identical_builder_post_is_also_created(client: FlaskClient, owner: Account) -> None:
     first = create_workflow(client, owner)
     second = create_workflow(client, owner)
     assert first["id"] != second["id"]
     assert first["name"] == second["name"] == "Novo Workflow"
 
 
-def test_post_without_definition_stores_an_empty_graph(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_post_without_definition_stores_an_empty_graph(client: FlaskClient, owner: Account) -> None:
     response = client.post("/api/workflows", json={"name": "Vazio"}, headers=owner.headers)
     assert response.status_code == 201
     assert response.get_json()["workflow"]["definition"] == {"nodes": [], "connections": []}
 
 
-def test_post_keeps_ui_fields_of_nodes_and_connections(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_post_keeps_ui_fields_of_nodes_and_connections(client: FlaskClient, owner: Account) -> None:
     definition = {
         "nodes": [
             {
@@ -153,9 +147,7 @@ def test_get_returns_detail_with_current_definition(client: FlaskClient, owner: 
     assert body["workflow"]["definition"]["nodes"] == [{"id": "1", "type": "trigger", "params": {}}]
 
 
-def test_put_with_identical_definition_adds_no_version(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_put_with_identical_definition_adds_no_version(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner)
     response = client.put(
         f"/api/workflows/{created['id']}", json=BUILDER_BODY, headers=owner.headers
@@ -166,9 +158,7 @@ def test_put_with_identical_definition_adds_no_version(
     assert versions.get_json()["total"] == 1
 
 
-def test_put_with_changed_definition_creates_version_2(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_put_with_changed_definition_creates_version_2(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner)
     response = client.put(
         f"/api/workflows/{created['id']}",
@@ -200,7 +190,9 @@ def test_put_without_definition_changes_only_given_fields(
 
 def test_versions_list_newest_first_with_checksums(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner)
-    client.put(f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers)
+    client.put(
+        f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers
+    )
     response = client.get(f"/api/workflows/{created['id']}/versions", headers=owner.headers)
     assert response.status_code == 200
     body = response.get_json()
@@ -234,7 +226,9 @@ def test_versions_list_paginates_with_page(client: FlaskClient, owner: Account) 
 
 def test_get_one_version_returns_its_definition(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner)
-    client.put(f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers)
+    client.put(
+        f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers
+    )
     response = client.get(f"/api/workflows/{created['id']}/versions/1", headers=owner.headers)
     assert response.status_code == 200
     version = response.get_json()["version"]
@@ -250,9 +244,7 @@ def test_get_missing_version_is_404(client: FlaskClient, owner: Account) -> None
     assert response.get_json()["code"] == "not_found"
 
 
-def test_patch_status_true_returns_dashboard_workflow(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_patch_status_true_returns_dashboard_workflow(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner, tags=["crm"])
     response = client.patch(
         f"/api/workflows/{created['id']}/status", json={"active": True}, headers=owner.headers
@@ -365,7 +357,10 @@ def test_put_on_active_workflow_with_runnable_definition_keeps_it_active(
         f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers
     )
     assert response.status_code == 200
-    assert (response.get_json()["workflow"]["version"], response.get_json()["workflow"]["status"]) == (
+    assert (
+        response.get_json()["workflow"]["version"],
+        response.get_json()["workflow"]["status"],
+    ) == (
         2,
         "active",
     )
@@ -383,9 +378,7 @@ def test_delete_then_get_is_404(client: FlaskClient, owner: Account) -> None:
     assert created["id"] not in [w["id"] for w in listed["workflows"]]
 
 
-def test_deleted_workflow_rejects_every_route_with_404(
-    client: FlaskClient, owner: Account
-) -> None:
+def test_deleted_workflow_rejects_every_route_with_404(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner)
     base = f"/api/workflows/{created['id']}"
     client.delete(base, headers=owner.headers)
@@ -411,7 +404,9 @@ def test_duplicate_copies_definition_and_tags_as_new_draft(
     client: FlaskClient, owner: Account
 ) -> None:
     created = create_workflow(client, owner, name="Leads", tags=["crm"], description="d")
-    client.put(f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers)
+    client.put(
+        f"/api/workflows/{created['id']}", json={"definition": RUNNABLE}, headers=owner.headers
+    )
     client.patch(
         f"/api/workflows/{created['id']}/status", json={"active": True}, headers=owner.headers
     )

@@ -1,4 +1,4 @@
-"""Literals, operators, precedence, parse errors and the compile cache of the expression language."""
+"""Literals, operators, precedence, parse errors and the compile cache of expressions."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from fluxolab.engine.expressions import (
     ExpressionError,
     ExpressionLimits,
     ExpressionScope,
+    builtins,
     compile_expression,
     evaluate,
+    names,
 )
+from fluxolab.engine.expressions.templates import compile_template
 
 
 def _eval(source: str) -> Any:
@@ -185,6 +188,12 @@ def test_compile_ignores_surrounding_whitespace_for_the_cache() -> None:
     assert compile_expression("  $json.b ") is compile_expression("$json.b")
 
 
+def test_templates_are_compiled_once_per_string() -> None:
+    limits = ExpressionLimits()
+    text = "Hello {{ $json.name }}"
+    assert compile_template(text, limits) is compile_template(text, limits)
+
+
 def test_compile_keeps_separate_trees_for_different_sources() -> None:
     assert compile_expression("$json.c") != compile_expression("$json.d")
 
@@ -213,3 +222,8 @@ def test_long_operator_chains_do_not_count_as_nesting() -> None:
 def test_source_longer_than_the_limit_is_refused() -> None:
     with pytest.raises(ExpressionError, match="too long"):
         compile_expression("1" * 11, ExpressionLimits(max_source_chars=10))
+
+
+def test_parser_vocabulary_matches_the_evaluator_tables() -> None:
+    assert set(builtins.VARIABLES) == names.VARIABLES
+    assert set(builtins.GLOBALS) == names.GLOBAL_FUNCTIONS | names.GLOBAL_NAMESPACES

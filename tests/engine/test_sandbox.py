@@ -17,18 +17,22 @@ from fluxolab.engine.sandbox import (
     run_python,
 )
 
-FAST = SandboxLimits(cpu_seconds=1, wall_seconds=3)
+# Generous wall time: CPU-limit tests must end on the CPU limit even on a loaded machine.
+TEST_LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=10)
 ITEMS = [{"json": {"n": 1}}, {"json": {"n": 2}}]
 IS_ROOT = os.geteuid() == 0
-root_only = pytest.mark.skipif(not IS_ROOT, reason="privilege drop only happens as root")
+root_only = pytest.mark.skipif(
+    not IS_ROOT,
+    reason="needs root: only then does the child get a uid (and process count) of its own",
+)
 
 
-def run(code: str, limits: SandboxLimits = FAST, items: list[dict] | None = None) -> SandboxResult:
-    """Run code with the fast test limits."""
-    return run_python(code, ITEMS if items is None else items, limits)
+def run(code: str, limits: SandboxLimits = TEST_LIMITS) -> SandboxResult:
+    """Run code on ITEMS with the test limits."""
+    return run_python(code, ITEMS, limits)
 
 
-def fail(code: str, limits: SandboxLimits = FAST) -> SandboxError:
+def fail(code: str, limits: SandboxLimits = TEST_LIMITS) -> SandboxError:
     """Run code that must fail and return the error."""
     with pytest.raises(SandboxError) as caught:
         run(code, limits)
@@ -164,6 +168,13 @@ def test_logs_are_kept_when_the_code_fails() -> None:
     assert error.logs == ["before"]
 
 
+def test_logs_printed_before_a_timeout_are_kept() -> None:
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=1.5)  # startup may be slow on a busy host
+    error = fail("import time\nprint('started')\ntime.sleep(100)", limits)
+
+    assert (error.kind, error.logs) == ("timeout", ["started"])
+
+
 def test_stdin_is_empty_for_user_code() -> None:
     assert run("import sys\nreturn {'stdin': sys.stdin.read()}").items == [{"json": {"stdin": ""}}]
 
@@ -214,7 +225,7 @@ def test_runtime_errors_report_type_message_and_users_line(code: str, message: s
 
 def test_items_that_are_not_json_are_refused_before_starting() -> None:
     with pytest.raises(SandboxError) as caught:
-        run_python("return data", [{"json": {"x": object()}}], FAST)
+        run_python("return data", [{"json": {"x": object()}}], TEST_LIMITS)
 
     assert caught.value.kind == "internal"
 
@@ -238,11 +249,9 @@ def test_limits_out_of_range_are_rejected(changes: dict) -> None:
 
 
 def test_busy_loop_hits_the_cpu_limit() -> None:
-    started = time.monotonic()
     error = fail("while True: pass")
 
     assert (error.kind, error.message) == ("cpu", "Code exceeded its CPU time limit (1 s)")
-    assert time.monotonic() - started < FAST.wall_seconds
 
 
 def test_cpu_limit_holds_when_the_code_ignores_sigxcpu() -> None:
@@ -257,7 +266,7 @@ def test_sleeping_code_hits_the_wall_time_limit() -> None:
     error = fail("import time\ntime.sleep(100)", limits)
 
     assert (error.kind, error.message) == ("timeout", "Code exceeded its wall time limit (0.5 s)")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -268,7 +277,7 @@ def test_sleeping_code_hits_the_wall_time_limit() -> None:
     ],
 )
 def test_memory_bombs_hit_the_memory_limit(code: str) -> None:
-    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, memory_bytes=128 * 1024 * 1024)
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=10, memory_bytes=128 * 1024 * 1024)
     error = fail(code, limits)
 
     assert (error.kind, error.message) == ("memory", "Code exceeded its memory limit (128 MiB)")
@@ -296,16 +305,18 @@ def test_fork_bomb_leaves_no_process_behind() -> None:
     assert wait_until_session_empty(int(error.logs[0])) == []
 
 
+@root_only
 def test_processes_left_by_a_finished_run_are_killed() -> None:
-    limits = SandboxLimits(cpu_seconds=1, wall_seconds=3, max_processes=2)
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=10, max_processes=2)
     code = "import os, time\nif os.fork() == 0:\n    time.sleep(100)\nreturn {'pid': os.getpid()}"
     result = run(code, limits)
 
     assert wait_until_session_empty(result.items[0]["json"]["pid"]) == []
 
 
+@root_only
 def test_processes_of_a_timed_out_run_are_killed() -> None:
-    limits = SandboxLimits(cpu_seconds=1, wall_seconds=0.5, max_processes=2)
+    limits = SandboxLimits(cpu_seconds=1, wall_seconds=1.5, max_processes=2)
     code = "import os, time\nprint(os.getpid(), flush=True)\nos.fork()\ntime.sleep(100)"
     error = fail(code, limits)
 
@@ -320,14 +331,14 @@ def test_the_worker_keeps_working_after_a_failed_run() -> None:
 
 
 def test_oversized_result_is_an_output_error() -> None:
-    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_output_bytes=1024 * 1024)
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=10, max_output_bytes=1024 * 1024)
     error = fail("return [{'i': i, 'pad': 'x' * 100} for i in range(20000)]", limits)
 
     assert (error.kind, error.message) == ("output", "Code output exceeds 1 MiB")
 
 
 def test_flooding_the_result_channel_is_cut_off_by_the_parent() -> None:
-    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_output_bytes=1024 * 1024)
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=10, max_output_bytes=1024 * 1024)
     code = (
         "import os, stat\n"
         "for fd in range(3, 16):\n"
@@ -344,8 +355,8 @@ def test_flooding_the_result_channel_is_cut_off_by_the_parent() -> None:
 
 
 def test_print_spam_is_bounded() -> None:
-    limits = SandboxLimits(cpu_seconds=2, wall_seconds=5, max_log_bytes=1024)
-    result = run("for i in range(200_000):\n    print('line', i)\nreturn {}", limits)
+    limits = SandboxLimits(cpu_seconds=2, wall_seconds=10, max_log_bytes=1024)
+    result = run("for i in range(20_000):\n    print('line', i)\nreturn {}", limits)
 
     kept = "\n".join(result.logs[:-1]).encode()
     assert len(kept) <= 1024
@@ -375,7 +386,7 @@ def test_parent_secrets_are_not_in_the_child_environment(monkeypatch: pytest.Mon
 
 def test_extra_env_reaches_the_child() -> None:
     result = run_python(
-        "import os\nreturn {'tz': os.environ['TZ']}", [], FAST, extra_env={"TZ": "UTC"}
+        "import os\nreturn {'tz': os.environ['TZ']}", [], TEST_LIMITS, extra_env={"TZ": "UTC"}
     )
 
     assert result.items == [{"json": {"tz": "UTC"}}]
@@ -383,14 +394,21 @@ def test_extra_env_reaches_the_child() -> None:
 
 @root_only
 def test_code_runs_as_an_unprivileged_user_without_a_way_back() -> None:
-    code = "import os\ntry:\n    os.setuid(0)\nexcept PermissionError:\n    return {'uid': os.getuid()}"
+    code = (
+        "import os\n"
+        "try:\n"
+        "    os.setuid(0)\n"
+        "except PermissionError:\n"
+        "    return {'uid': os.getuid()}"
+    )
     result = run(code)
 
     assert result.items[0]["json"]["uid"] not in (0, os.getuid())
 
 
-@root_only
 def test_parent_environment_is_not_readable_through_proc() -> None:
+    if not IS_ROOT and not network_isolation_available():
+        pytest.skip("without root or a user namespace the child shares the worker's uid")
     error = fail("import os\nreturn {'env': open(f'/proc/{os.getppid()}/environ').read()}")
 
     assert error.message.startswith("PermissionError: ")
@@ -434,9 +452,6 @@ def test_working_directory_starts_empty() -> None:
     ],
 )
 def test_working_directory_is_removed_after_the_run(code: str, fails: bool) -> None:
-    if fails:
-        workdir = fail(code).logs[0]
-    else:
-        workdir = run(code).items[0]["json"]["cwd"]
+    workdir = fail(code).logs[0] if fails else run(code).items[0]["json"]["cwd"]
 
     assert workdir.startswith("/") and not os.path.exists(workdir)

@@ -92,6 +92,7 @@ def worker_env(database_url: str, redis_url: str) -> dict[str, str]:
         REDIS_URL=redis_url,
         RATELIMIT_STORAGE_URI=redis_url,
         CELERY_VISIBILITY_TIMEOUT="4",
+        CELERY_UNACKED_RESTORE_INTERVAL="1",
         EXECUTION_LEASE_SECONDS="3",
         PYTHONPATH=str(ROOT),
     )
@@ -115,6 +116,7 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
+        print(f"--- {worker.log_path.name} ---\n{worker.log()[-4000:]}")  # shown on failure
     redis.Redis.from_url(redis_url).flushdb()
 
 

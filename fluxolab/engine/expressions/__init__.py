@@ -21,9 +21,9 @@ Literals            ``12``, ``1.5e3``, ``0xFF``, ``'a'``/``"b"`` (escapes ``\\n 
 Access              ``a.b``, ``a[expr]``, ``a?.b``, ``a?.[k]``, ``f?.()``; a missing key or
                     access on null gives null; calling a method on null is an error unless
                     ``?.`` is used
-Arithmetic          ``+ - * / %``; ``+`` concatenates when either side is text; numeric
-                    strings count as numbers for ``- * / %``; division by zero is an error;
-                    there is no ``**``
+Arithmetic          ``+ - * / %``; ``+`` concatenates when either side is text (null counts
+                    as ""); numeric strings count as numbers for ``- * / %``, other text is an
+                    error; null counts as 0; division by zero is an error; there is no ``**``
 Comparison          ``== !=`` (loose: ``1 == "1"``), ``=== !==`` (strict; arrays/objects compare
                     by value), ``< <= > >=`` (text by text, dates by time, else numbers)
 Logic               ``&& ||`` (also ``and or``), ``!`` (also ``not``), ``a ?? b``,
@@ -69,6 +69,8 @@ Security rules (enforced when parsing, so ``check_syntax`` reports them too):
   other keys, e.g. ``$json["_id"]`` or ``$json["constructor"]``, are plain data lookups.
 * Object literal keys starting with ``__`` are refused.
 * Only the helpers above can be called, chosen by the receiver's type.
+* ``$jmespath`` runs on a JSON copy of its argument (so it only ever sees data); each query node
+  costs a step, queries are at most 1 000 characters and intermediate results are size-bounded.
 
 Limits (`ExpressionLimits`): source length and nesting depth are checked while parsing (long
 operator chains are flat, so ``1+1+...`` does not nest); every node and chain link costs a step

@@ -98,6 +98,7 @@ def _math_max(rt: Runtime, receiver: Any, args: list[Any]) -> int | float:
 
 def _math_unary(name: str, fn: Callable[[float], float]) -> None:
     def apply(rt: Runtime, receiver: Any, args: list[Any]) -> int | float:
+        """Apply `fn` to a finite number; NaN and infinities pass through."""
         number = number_arg(args, 0, f"Math.{name}()")
         return js_number(fn(number)) if math.isfinite(number) else number
 

@@ -61,6 +61,7 @@ def define(
     """Register the decorated function in `table` under each space-separated name."""
 
     def register(fn: Function) -> Function:
+        """Add `fn` to the table and return it unchanged."""
         for name in names.split():
             high = min_args if max_args is None else max_args
             table[name] = Builtin(prefix + name, fn, min_args, high)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from .callables import Builtin, define, int_arg, text_arg
 from .errors import ExpressionError
 from .runtime import Runtime
-from .values import js_number, number_to_text, parse_number_text
+from .values import MAX_SAFE_INTEGER, js_number, number_to_text, parse_number_text
 
 STRING_METHODS: dict[str, Builtin] = {}
 NUMBER_METHODS: dict[str, Builtin] = {}
 BOOLEAN_METHODS: dict[str, Builtin] = {}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_WIDE = Context(prec=200)
+"""Enough digits for any float below 1e21 with 100 decimals."""
 
 
 def clamp_index(index: int, length: int) -> int:
@@ -157,7 +159,7 @@ def _string_to_string(rt: Runtime, text: str, args: list[Any]) -> str:
 def _decimal_round(value: float | int, places: int, exact: bool) -> Decimal:
     """Round half away from zero; `exact` uses the binary value (toFixed), else the repr."""
     number = Decimal(value) if exact else Decimal(repr(value))
-    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
 
 
 def _places(args: list[Any], what: str, low: int, high: int) -> int:
@@ -178,7 +180,7 @@ def _to_fixed(rt: Runtime, number: int | float, args: list[Any]) -> str:
 @define(NUMBER_METHODS, "round", 0, 1)
 def _round(rt: Runtime, number: int | float, args: list[Any]) -> int | float:
     places = _places(args, "round()", 0, 20)
-    if not math.isfinite(number):
+    if not math.isfinite(number) or abs(number) >= MAX_SAFE_INTEGER:
         return number
     return js_number(float(_decimal_round(number, places, exact=False)))
 

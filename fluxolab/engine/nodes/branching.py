@@ -88,7 +88,9 @@ def _filter_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [("condition", "Set 'condition' (or a 'conditions' list)")]
     issues = regex_issues(params)
     for position, entry in enumerate(conditions):
-        issues.extend((f"conditions.{position}.{field}", text) for field, text in regex_issues(entry))
+        issues.extend(
+            (f"conditions.{position}.{field}", text) for field, text in regex_issues(entry)
+        )
     return issues
 
 
@@ -134,7 +136,9 @@ def _switch_expression(params: Mapping[str, Any], outputs: tuple[str, ...]) -> l
     value = params.get("output")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    name = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    name = (
+        str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    )
     if name in outputs and name != "fallback":
         return [name]
     if "fallback" in outputs:
@@ -155,6 +159,8 @@ def run_switch(call: NodeCall) -> Outputs:
                 ["fallback"] if "fallback" in outputs else []
             )
         for target in targets:
+            if target not in outputs:
+                raise NodeError(f"Rule output {target} does not exist")
             outputs[target].append(item)
     return outputs
 
@@ -174,7 +180,11 @@ def _switch_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 OPERATOR = choice("Operator", OPERATORS, "equals")
 CONDITION = obj(
-    {"condition": any_value("Field or expression"), "operator": OPERATOR, "value": any_value("Value")},
+    {
+        "condition": any_value("Field or expression"),
+        "operator": OPERATOR,
+        "value": any_value("Value"),
+    },
     required=["condition"],
 )
 

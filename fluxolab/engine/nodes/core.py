@@ -22,7 +22,9 @@ def run_no_op(call: NodeCall) -> Outputs:
 def run_stop_and_error(call: NodeCall) -> Outputs:
     """Fail the node (and so the run, unless its settings continue) with the given message."""
     message = call.params(0).get("message")
-    raise NodeError(str(message) if message not in (None, "") else "Workflow stopped", "StopAndError")
+    raise NodeError(
+        str(message) if message not in (None, "") else "Workflow stopped", "StopAndError"
+    )
 
 
 def _status(value: Any) -> int:
@@ -62,7 +64,9 @@ def run_respond(call: NodeCall) -> Outputs:
     body, content_type = _body(call, params)
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = content_type
-    if not call.respond({"status": _status(params.get("status")), "headers": headers, "body": body}):
+    if not call.respond(
+        {"status": _status(params.get("status")), "headers": headers, "body": body}
+    ):
         call.logs.append("A response was already sent; this one was ignored")
     return {"main": call.items}
 

@@ -103,7 +103,9 @@ def run_date_time(call: NodeCall) -> Outputs:
         try:
             value = _compute(call, item, params)
         except zoneinfo.ZoneInfoNotFoundError as exc:
-            raise NodeError(f"Field 'timezone': unknown timezone {params.get('timezone')!r}") from exc
+            raise NodeError(
+                f"Field 'timezone': unknown timezone {params.get('timezone')!r}"
+            ) from exc
         data = dict(item.get("json") or {})
         set_path(data, split_path(name), value)
         out.append({**item, "json": data})
@@ -123,7 +125,9 @@ DATE_TIME = NodeType(
             "field": prop("string", "Date field in the item"),
             "value": any_value("Date (when no field)"),
             "endValue": any_value("End date (diff; default now)"),
-            "format": prop("string", "Output format (iso, unix, unix_ms or strftime)", default="iso"),
+            "format": prop(
+                "string", "Output format (iso, unix, unix_ms or strftime)", default="iso"
+            ),
             "amount": prop("number", "Amount (add/subtract)", default=1),
             "unit": choice("Unit", UNITS, "days"),
             "outputField": prop("string", "Output field"),

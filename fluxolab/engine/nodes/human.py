@@ -40,11 +40,17 @@ def run_approval(call: NodeCall) -> NodeResult:
     if not call.resume.payload:
         raise NodeError("Approval resumed without a decision", "ApprovalError")
     decision = _decision(call, call.resume.payload)
-    items = [{**item, "json": {**(item.get("json") or {}), "approval": decision}} for item in call.items]
-    return {"approved": items, "rejected": []} if decision["approved"] else {
-        "approved": [],
-        "rejected": items,
-    }
+    items = [
+        {**item, "json": {**(item.get("json") or {}), "approval": decision}} for item in call.items
+    ]
+    return (
+        {"approved": items, "rejected": []}
+        if decision["approved"]
+        else {
+            "approved": [],
+            "rejected": items,
+        }
+    )
 
 
 APPROVAL = NodeType(

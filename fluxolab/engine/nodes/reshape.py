@@ -75,7 +75,9 @@ def _transform_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     issues = []
     code = params.get("transformation")
     if isinstance(code, str) and code.strip().rstrip(";").strip() not in IDENTITY_CODE:
-        message = "JavaScript transformations are not executed; use 'mapping' or a code-execute node"
+        message = (
+            "JavaScript transformations are not executed; use 'mapping' or a code-execute node"
+        )
         issues.append(("transformation", message))
     if params.get("outputFormat") == "xml":
         issues.append(("outputFormat", "'xml' is not supported; use json or csv"))
@@ -110,7 +112,9 @@ def run_remove_duplicates(call: NodeCall) -> Outputs:
     for item in call.items:
         data = item.get("json") or {}
         value = [get_path(data, keys) for keys in fields] if by_fields else data
-        key = _identity([None if part is MISSING else part for part in value] if by_fields else value)
+        key = _identity(
+            [None if part is MISSING else part for part in value] if by_fields else value
+        )
         if key not in seen:
             seen.add(key)
             kept.append(item)

@@ -38,13 +38,20 @@ def run_sort(call: NodeCall) -> Outputs:
     """Sort items by each listed field in turn (the first field decides first)."""
     items = list(call.items)
     for entry in reversed(call.params(0).get("fields") or ()):
-        keys = split_path(str(entry.get("field") or ""))
         descending = entry.get("order") == "desc"
-        items.sort(
-            key=lambda item, k=keys, d=descending: sort_key(get_path(item.get("json"), k), d),
-            reverse=descending,
-        )
+        items.sort(key=_item_key(str(entry.get("field") or ""), descending), reverse=descending)
     return {"main": items}
+
+
+def _item_key(field: str, descending: bool) -> Callable[[Item], tuple[int, Any]]:
+    """Return the sort key function of one field."""
+    keys = split_path(field)
+
+    def key(item: Item) -> tuple[int, Any]:
+        """Return the sort key of the item's value at ``field``."""
+        return sort_key(get_path(item.get("json"), keys), descending)
+
+    return key
 
 
 def _numbers(values: list[Any], field: str) -> list[float | int]:
@@ -84,14 +91,23 @@ def _average(values: list[Any], field: str) -> float | None:
     return sum(numbers) / len(numbers) if numbers else None
 
 
+def _extreme(values: list[Any], pick: Callable[..., Any]) -> Any:
+    """Return the min/max value: numerically when all are numeric, else by ``sort_key``."""
+    if not values:
+        return None
+    if all(to_number(value) is not None for value in values):
+        return pick(values, key=to_number)
+    return pick(values, key=sort_key)
+
+
 Operation = Callable[[list[Any], str, Mapping[str, Any]], Any]
 
 _OPERATIONS: Mapping[str, Operation] = {
     "sum": lambda values, field, params: sum(_numbers(values, field)),
     "count": lambda values, field, params: len(values),
     "avg": lambda values, field, params: _average(values, field),
-    "min": lambda values, field, params: min(values, key=sort_key, default=None),
-    "max": lambda values, field, params: max(values, key=sort_key, default=None),
+    "min": lambda values, field, params: _extreme(values, min),
+    "max": lambda values, field, params: _extreme(values, max),
     "list": lambda values, field, params: values,
     "concat": lambda values, field, params: str(params.get("separator", ", ")).join(
         _text(value) for value in values

@@ -1,4 +1,4 @@
-"""Trigger nodes: manual, webhook, schedule and form. In a run, the chosen trigger emits the input."""
+"""Trigger nodes: manual, webhook, schedule, form; in a run the chosen one emits the input."""
 
 from __future__ import annotations
 

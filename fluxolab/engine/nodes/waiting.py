@@ -24,7 +24,10 @@ def _wait_until(call: NodeCall) -> datetime:
     params = call.params(0)
     if params.get("until") not in (None, ""):
         return parse_datetime(params["until"], "until")
-    seconds = non_negative(params.get("amount"), "amount") * UNIT_SECONDS[params["unit"]]
+    unit = UNIT_SECONDS.get(str(params.get("unit")))
+    if unit is None:
+        raise NodeError(f"Field 'unit': {params.get('unit')!r} is not one of {list(UNIT_SECONDS)}")
+    seconds = non_negative(params.get("amount"), "amount") * unit
     try:
         return call.now + timedelta(seconds=seconds)
     except OverflowError as exc:

@@ -38,7 +38,6 @@ class Transcript:
     reply: bytes
     log: bytes
     log_dropped: int
-    exited: bool  # the child process ended (it may still need reaping)
     timed_out: bool  # the deadline passed while the child was still running
     overflowed: bool  # the reply channel exceeded its cap
 
@@ -63,8 +62,15 @@ def _has_exited(pid: int) -> bool:
 class _Exchange:
     """Pumps one child's stdin, stdout (reply) and stderr (logs) with a selector."""
 
-    def __init__(self, process: subprocess.Popen[bytes], payload: bytes, reply_cap: int) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        payload: bytes,
+        reply_cap: int,
+        on_exit: Callable[[], None],
+    ) -> None:
         self.process = process
+        self.on_exit = on_exit
         self.payload = memoryview(payload)
         self.reply_cap = reply_cap
         self.reply = bytearray()
@@ -74,12 +80,11 @@ class _Exchange:
         self.overflowed = False
         self.pidfd = _open_pidfd(process.pid)
 
-    def register(self, log: CappedBuffer, on_exit: Callable[[], None]) -> None:
-        """Watch the pipes and the pidfd; ``on_exit`` runs once when the child ends."""
+    def register(self, log: CappedBuffer) -> None:
+        """Watch the pipes (stderr feeding ``log``) and the pidfd."""
         stdin, stdout, stderr = self.process.stdin, self.process.stdout, self.process.stderr
         assert stdin is not None and stdout is not None and stderr is not None
         os.set_blocking(stdin.fileno(), False)
-        self.on_exit = on_exit
         self.selector.register(stdin, selectors.EVENT_WRITE, partial(self._write_input, stdin))
         self.selector.register(
             stdout, selectors.EVENT_READ, partial(self._read, stdout, self._keep)
@@ -164,9 +169,9 @@ def exchange(
 ) -> Transcript:
     """Send the payload and collect the reply and logs until the child ends or a limit is hit."""
     log = CappedBuffer(log_cap)
-    pump = _Exchange(process, payload, reply_cap)
+    pump = _Exchange(process, payload, reply_cap, on_exit)
     try:
-        pump.register(log, on_exit)
+        pump.register(log)
         finished = pump.run(deadline)
     finally:
         pump.close()
@@ -174,7 +179,6 @@ def exchange(
         reply=bytes(pump.reply),
         log=bytes(log.data),
         log_dropped=log.dropped,
-        exited=pump.exited,
         timed_out=not finished,
         overflowed=pump.overflowed,
     )

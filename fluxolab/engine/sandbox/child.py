@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import ctypes
 import importlib
+import io
 import json
 import os
 import resource
@@ -108,7 +110,7 @@ def _pin_import_path() -> None:
 
 
 def _drop_privileges() -> None:
-    """Become a per-run unprivileged uid/gid (so RLIMIT_NPROC applies); raises if it did not stick."""
+    """Become a per-run unprivileged uid/gid so RLIMIT_NPROC applies; raises if it did not stick."""
     uid = UID_BASE + os.getpid()
     os.chown(".", uid, uid)
     os.setgroups([])
@@ -267,6 +269,8 @@ def _split_channels() -> int:
     """Keep a private duplicate of fd 1 for the reply and send fd 1 (prints) to fd 2 (logs)."""
     reply_fd = os.dup(1)
     os.dup2(2, 1)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # prints survive a kill at the limits
     return reply_fd
 
 
@@ -281,10 +285,8 @@ def _read_input() -> dict[str, Any]:
 
 def _send(reply_fd: int, reply: bytes) -> None:
     """Flush captured prints, then write the reply to the private channel and close it."""
-    try:
+    with contextlib.suppress(OSError, ValueError, MemoryError):
         sys.stdout.flush()
-    except (OSError, ValueError, MemoryError):
-        pass
     view = memoryview(reply)
     while view:
         view = view[os.write(reply_fd, view) :]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .channels import Transcript
@@ -41,18 +42,16 @@ class Run:
     child: ChildExit
     limits: SandboxLimits
     duration_ms: int
-    logs: list[str] = field(default_factory=list)
 
-
-def split_logs(transcript: Transcript) -> list[str]:
-    """Split captured output into lines, noting how much was dropped over the cap."""
-    text = transcript.log.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if transcript.log_dropped:
-        lines.append(f"[log truncated: {transcript.log_dropped} more bytes were dropped]")
-    return lines
+    @cached_property
+    def logs(self) -> list[str]:
+        """Captured output as lines, plus a note when some was dropped over the cap."""
+        lines = self.transcript.log.decode("utf-8", errors="replace").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        if self.transcript.log_dropped:
+            lines.append(f"[log truncated: {self.transcript.log_dropped} more bytes were dropped]")
+        return lines
 
 
 def limit_message(kind: str, limits: SandboxLimits) -> str:
@@ -118,7 +117,6 @@ def _from_exit(run: Run) -> SandboxError:
 
 def interpret(run: Run) -> SandboxResult:
     """Return the run's result or raise the SandboxError that best explains its failure."""
-    run.logs = split_logs(run.transcript)
     if run.transcript.overflowed:
         raise _fail(run, "output")
     if run.transcript.timed_out:

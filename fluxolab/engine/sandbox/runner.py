@@ -42,10 +42,25 @@ def _child_env(workdir: str, extra_env: Mapping[str, str] | None) -> dict[str, s
     return {**BASE_ENV, "HOME": workdir, "TMPDIR": workdir, **(extra_env or {})}
 
 
-def _make_writable(function: Any, path: str, _excinfo: Any) -> None:
-    """rmtree error hook: give the owner rwx on the parent directory, then retry once."""
-    os.chmod(os.path.dirname(path), stat.S_IRWXU)
-    function(path)
+def _own_rwx(path: str) -> None:
+    """Give the owner rwx on a real directory, never through a symlink."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.chmod(path, stat.S_IRWXU)
+
+
+def _remove_tree(root: str) -> None:
+    """Delete a run's directory, restoring permissions the code may have removed inside it."""
+    shutil.rmtree(root, ignore_errors=True)
+    if not os.path.lexists(root):
+        return
+    _own_rwx(root)
+    for directory, subdirectories, _files in os.walk(root):  # top-down: fixed before entered
+        for name in subdirectories:
+            _own_rwx(os.path.join(directory, name))
+    shutil.rmtree(root, ignore_errors=True)
+    if os.path.lexists(root):
+        logger.warning("Code sandbox: could not remove %s", root)
 
 
 @contextlib.contextmanager
@@ -55,7 +70,7 @@ def _workdir() -> Iterator[str]:
     try:
         yield path
     finally:
-        shutil.rmtree(path, onerror=_make_writable)
+        _remove_tree(path)
 
 
 def _spawn(workdir: str, limits: SandboxLimits, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -91,9 +106,10 @@ def _reap(process: subprocess.Popen[bytes]) -> ChildExit:
     return ChildExit(process.returncode, usage.ru_utime + usage.ru_stime)
 
 
-def _supervise(process: subprocess.Popen[bytes], payload: bytes, limits: SandboxLimits) -> Run:
+def _supervise(
+    process: subprocess.Popen[bytes], payload: bytes, limits: SandboxLimits, started: float
+) -> Run:
     """Exchange data with the child, then kill its group and reap it whatever happened."""
-    started = time.monotonic()
     try:
         transcript = exchange(
             process,
@@ -124,11 +140,12 @@ def run_python(
     """
     payload = _encode_input(code, items)
     with _workdir() as workdir:
+        started = time.monotonic()
         try:
             process = _spawn(workdir, limits, _child_env(workdir, extra_env))
+            run = _supervise(process, payload, limits, started)
         except OSError as exc:
-            raise SandboxError(f"Cannot start the sandbox: {exc}", "internal") from exc
-        run = _supervise(process, payload, limits)
+            raise SandboxError(f"The sandbox failed: {exc}", "internal") from exc
     result = interpret(run)
     if not result.network_isolated:
         _warn_no_network_isolation()

@@ -1,0 +1,310 @@
+"""``fluxolab standalone`` end to end: real HTTP, the real worker on SQLite and the filesystem
+broker, Flower's auth, and a clean Ctrl-C that leaves no process behind.
+
+One system is booted per module (booting takes seconds); the shutdown test comes last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]  # a hang guard; the module takes ~40 s
+
+ROOT = Path(__file__).resolve().parents[2]
+FLUXOLAB = Path(sys.executable).parent / "fluxolab"
+HOST = "127.0.0.1"
+PASSWORD = "correct-horse-battery"
+# at least: api + 2 gunicorn workers, worker + 2 pool processes, beat, flower
+EXPECTED_PROCESSES = 8
+_STRIPPED = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI"}
+_STRIPPED |= {"JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS"}
+
+Identity = tuple[int, int]  # (pid, start time in clock ticks): survives pid reuse
+
+
+@dataclass
+class System:
+    proc: subprocess.Popen[bytes]
+    api: str
+    flower: str
+    var_dir: Path
+    output: Path
+    env: dict[str, str]
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _child_env() -> dict[str, str]:
+    """The caller's environment without `make test`'s services, so SQLite + filesystem apply."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _STRIPPED and not name.startswith(("FLUXOLAB_", "FLOWER_"))
+    }
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, start time) of a process, or None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw.rpartition(")")[2].split()
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _tree(root: int) -> set[Identity]:
+    """The root process and all its descendants, found by scanning /proc."""
+    children: dict[int, list[int]] = {}
+    starts: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is not None:
+            children.setdefault(stat[1], []).append(int(entry.name))
+            starts[int(entry.name)] = stat[2]
+    found: set[Identity] = set()
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        if pid in starts:
+            found.add((pid, starts[pid]))
+            pending.extend(children.get(pid, []))
+    return found
+
+
+def _existing(identities: set[Identity]) -> set[Identity]:
+    """Those of ``identities`` still present in the process table (zombies included)."""
+    return {(pid, start) for pid, start in identities if (_stat(pid) or ("", 0, -1))[2] == start}
+
+
+def _wait_until_ready(system: System, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert system.proc.poll() is None, f"standalone exited early:\n{system.text()}"
+        if "FluxoLab is running" in system.text():
+            assert httpx.get(f"{system.api}/api/health", timeout=2).status_code == 200
+            return
+        time.sleep(0.2)
+    pytest.fail(f"standalone not ready after {timeout} s:\n{system.text()}")
+
+
+def _kill_everything(system: System) -> None:
+    """Last-resort cleanup when a test failed: stop the supervisor, SIGKILL any leftovers."""
+    leftovers = _tree(system.proc.pid)
+    if system.proc.poll() is None:
+        system.proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            system.proc.wait(timeout=15)
+    for pid, _start in _existing(leftovers):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if system.proc.poll() is None:
+        system.proc.kill()
+    system.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A running ``fluxolab standalone`` on free ports and a fresh data folder."""
+    base = tmp_path_factory.mktemp("standalone")
+    port, flower_port = _free_port(), _free_port()
+    var_dir, output = base / "var", base / "standalone.out"
+    env = _child_env()
+    argv = [str(FLUXOLAB), "standalone", "--host", HOST, "--port", str(port)]
+    argv += ["--flower-port", str(flower_port), "--var-dir", str(var_dir)]
+    with output.open("wb") as sink:
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    api, flower = f"http://{HOST}:{port}", f"http://{HOST}:{flower_port}"
+    running = System(proc, api, flower, var_dir, output, env)
+    try:
+        _wait_until_ready(running)
+        yield running
+    finally:
+        _kill_everything(running)
+
+
+@pytest.fixture(scope="module")
+def account(system: System) -> dict[str, str]:
+    """A registered user: its id and a fresh access token."""
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=f"{system.api}/api", timeout=15) as client:
+        registered = client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD, "displayName": "E2E"}
+        )
+        assert registered.status_code == 201, registered.text
+        login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+    return {"email": email, "id": registered.json()["user"]["id"], "token": login.json()["token"]}
+
+
+def _secrets(system: System) -> dict[str, str]:
+    data: dict[str, str] = json.loads((system.var_dir / "secrets.json").read_text())
+    return data
+
+
+def test_banner_lists_urls_flower_login_and_data_folder(system: System) -> None:
+    text = system.text()
+    for expected in (
+        f"{system.api}/api\n",
+        f"{system.api}/api/docs",
+        f"{system.api}/api/openapi.json",
+        system.flower,
+        "login {} / {}".format(*_secrets(system)["FLOWER_BASIC_AUTH"].split(":", 1)),
+        str(system.var_dir),
+    ):
+        assert expected in text
+
+
+def test_secrets_file_is_private(system: System) -> None:
+    assert (system.var_dir / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_me_returns_the_logged_in_user_over_http(system: System, account: dict[str, str]) -> None:
+    response = httpx.get(
+        f"{system.api}/api/auth/me", headers={"Authorization": f"Bearer {account['token']}"}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert (body["user"]["id"], body["user"]["email"]) == (account["id"], account["email"])
+
+
+def test_docs_serve_swagger_html_and_openapi_json(system: System) -> None:
+    docs = httpx.get(f"{system.api}/api/docs")
+    spec = httpx.get(f"{system.api}/api/openapi.json")
+
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "swagger" in docs.text.lower()
+    assert spec.status_code == 200
+    assert spec.headers["content-type"] == "application/json"
+    assert "/api/auth/me" in spec.json()["paths"]
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """How SQLAlchemy stores our UTC timestamps in SQLite: naive UTC with microseconds."""
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _insert_reset_request(database: Path, user_id: str, expires_at: datetime) -> str:
+    row_id = uuid.uuid4().hex
+    with sqlite3.connect(database, timeout=10) as conn:
+        conn.execute(
+            "INSERT INTO password_reset_requests (id, user_id, code_hash, created_at,"
+            " expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)",
+            (
+                row_id,
+                uuid.UUID(user_id).hex,
+                "not-a-real-hash",
+                _sqlite_time(expires_at - timedelta(minutes=15)),
+                _sqlite_time(expires_at),
+            ),
+        )
+    return row_id
+
+
+def _reset_request_ids(database: Path) -> set[str]:
+    conn = sqlite3.connect(database, timeout=10)
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM password_reset_requests")}
+    finally:
+        conn.close()
+
+
+def test_worker_purges_expired_reset_request_enqueued_from_another_process(
+    system: System, account: dict[str, str]
+) -> None:
+    database = system.var_dir / "fluxolab.db"
+    now = datetime.now(UTC)
+    expired = _insert_reset_request(database, account["id"], now - timedelta(hours=1))
+    current = _insert_reset_request(database, account["id"], now + timedelta(hours=1))
+    env = {
+        **system.env,
+        "FLUXOLAB_ENV": "standalone",
+        "FLUXOLAB_VAR_DIR": str(system.var_dir),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+
+    enqueue = subprocess.run(
+        [str(FLUXOLAB), "enqueue", "maintenance.purge_auth_records"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert (enqueue.returncode, enqueue.stdout.strip()) == (0, "queued"), enqueue.stderr
+    deadline = time.monotonic() + 30
+    while expired in _reset_request_ids(database) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert {expired, current} & _reset_request_ids(database) == {current}
+
+
+@pytest.mark.parametrize(
+    ("with_auth", "status"), [(False, 401), (True, 200)], ids=["anonymous", "basic-auth"]
+)
+def test_flower_api_requires_the_basic_auth_from_secrets(
+    system: System, with_auth: bool, status: int
+) -> None:
+    user, _, password = _secrets(system)["FLOWER_BASIC_AUTH"].partition(":")
+    auth = (user, password) if with_auth else None
+
+    response = httpx.get(f"{system.flower}/api/workers", auth=auth, timeout=15)
+
+    assert response.status_code == status
+
+
+def test_flower_sees_the_worker_through_the_filesystem_broker(system: System) -> None:
+    user, _, password = _secrets(system)["FLOWER_BASIC_AUTH"].partition(":")
+    deadline = time.monotonic() + 20
+    workers: dict[str, object] = {}
+    while not workers and time.monotonic() < deadline:
+        response = httpx.get(
+            f"{system.flower}/api/workers", params={"refresh": 1}, auth=(user, password)
+        )
+        assert response.status_code == 200
+        workers = response.json()
+    assert [name.partition("@")[0].startswith("standalone-") for name in workers] == [True]
+
+
+def test_sigint_stops_every_process_and_exits_zero(system: System) -> None:
+    """Keep last in this module: it stops the shared system."""
+    deadline = time.monotonic() + 15
+    tree = _tree(system.proc.pid)
+    while len(tree) < 1 + EXPECTED_PROCESSES and time.monotonic() < deadline:
+        time.sleep(0.2)
+        tree = _tree(system.proc.pid)
+    assert len(tree) >= 1 + EXPECTED_PROCESSES
+
+    system.proc.send_signal(signal.SIGINT)
+
+    assert system.proc.wait(timeout=20) == 0, system.text()
+    assert _existing(tree) == set()
