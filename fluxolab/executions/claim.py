@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -18,10 +18,25 @@ DEFAULT_CONCURRENCY = 5
 
 
 @dataclass(frozen=True)
+class ClaimedExecution:
+    """What a run needs of its execution row, read once at claim time (no lazy reloads)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    workflow_id: uuid.UUID
+    workflow_version_id: uuid.UUID
+    mode: str
+    trigger_node_id: str | None
+    input_items: list[Any]
+    state: dict[str, Any] | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
 class Claim:
     """A claimed execution plus what the run needs from related rows."""
 
-    execution: Execution
+    execution: ClaimedExecution
     workflow_name: str
     running_before: int
     concurrency: int
@@ -101,7 +116,7 @@ def _running_count(workspace_id: uuid.UUID) -> int:
 def _take(execution: Execution, workflow_name: str, running: int, concurrency: int) -> Claim | None:
     now = utcnow()
     lease = timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
-    result = db.session.execute(
+    claimed = db.session.execute(
         update(Execution)
         .where(
             Execution.id == execution.id,
@@ -117,13 +132,25 @@ def _take(execution: Execution, workflow_name: str, running: int, concurrency: i
             lease_expires_at=now + lease,
             deferred_at=None,
         )
+        .returning(Execution.started_at, Execution.deliveries)
         .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        db.session.commit()
+        return None
+    snapshot = ClaimedExecution(
+        id=execution.id,
+        workspace_id=execution.workspace_id,
+        workflow_id=execution.workflow_id,
+        workflow_version_id=execution.workflow_version_id,
+        mode=execution.mode,
+        trigger_node_id=execution.trigger_node_id,
+        input_items=execution.input_items,
+        state=execution.state,
+        started_at=claimed.started_at,
     )
     db.session.commit()
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    db.session.refresh(execution)
-    return Claim(execution, workflow_name, running, concurrency)
+    return Claim(snapshot, workflow_name, running, concurrency)
 
 
 def renew_lease(execution_id: uuid.UUID) -> bool:

@@ -43,20 +43,23 @@ class ExecutionFilters:
 
 def _charge_quota(workspace_id: uuid.UUID) -> None:
     """Count one execution against the plan, atomically; raise ``PlanLimitExceeded`` when over."""
-    workspace = db.session.get(Workspace, workspace_id)
-    if workspace is None:
+    row = db.session.execute(
+        select(Workspace.usage_period_start, Plan.limits)
+        .join(Plan, Plan.id == Workspace.plan_id)
+        .where(Workspace.id == workspace_id)
+    ).first()
+    if row is None:
         raise NotFound("Workspace nao encontrado.")
-    now = utcnow()
-    if workspace.usage_period_start + USAGE_PERIOD <= now:
-        workspace.usage_period_start = now
-        workspace.executions_used = 0
-        db.session.flush()
-    plan = db.session.get(Plan, workspace.plan_id)
-    limit = (plan.limits if plan else {}).get("executions")
+    period_start, limits = row
+    limit = (limits or {}).get("executions")
     stmt = update(Workspace).where(Workspace.id == workspace_id)
-    if limit is not None:
-        stmt = stmt.where(Workspace.executions_used < limit)
-    result = db.session.execute(stmt.values(executions_used=Workspace.executions_used + 1))
+    if period_start + USAGE_PERIOD <= utcnow():
+        stmt = stmt.values(usage_period_start=utcnow(), executions_used=1)
+    else:
+        if limit is not None:
+            stmt = stmt.where(Workspace.executions_used < limit)
+        stmt = stmt.values(executions_used=Workspace.executions_used + 1)
+    result = db.session.execute(stmt.execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise PlanLimitExceeded(
             f"Limite de {limit} execucoes do plano atingido neste periodo; faca upgrade do plano.",
@@ -79,9 +82,9 @@ def create_execution(
     Raises ``ValidationFailed`` when the workflow cannot run (naming the nodes at fault),
     ``PlanLimitExceeded`` over the plan quota, ``NotFound`` for a missing workflow.
     """
-    workflow = workflows.get_workflow(workspace_id, workflow_id)
-    version = version or workflows.current_version(workflow)
-    issues = workflows.runnable_issues(version.definition)
+    workflow, current = workflows.get_runnable(workspace_id, workflow_id)
+    version = version or current
+    issues = workflows.version_issues(version)
     if issues:
         raise ValidationFailed(
             f"O workflow nao pode ser executado: {issues[0]}", errors={"definition": issues}

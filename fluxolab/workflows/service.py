@@ -70,6 +70,43 @@ def _require_runnable(definition: Mapping[str, Any], what: str) -> None:
         raise ValidationFailed(f"{what}: {issues[0]}", errors={"definition": issues})
 
 
+_VERSION_ISSUES: dict[tuple[uuid.UUID, str], tuple[str, ...]] = {}
+_VERSION_ISSUES_MAX = 2048
+
+
+def version_issues(version: WorkflowVersion) -> list[str]:
+    """``runnable_issues`` of an immutable version, cached per process by id and checksum."""
+    key = (version.id, version.checksum)
+    issues = _VERSION_ISSUES.get(key)
+    if issues is None:
+        if len(_VERSION_ISSUES) >= _VERSION_ISSUES_MAX:
+            _VERSION_ISSUES.clear()
+        issues = _VERSION_ISSUES[key] = tuple(runnable_issues(version.definition))
+    return list(issues)
+
+
+def get_runnable(
+    workspace_id: uuid.UUID, workflow_id: uuid.UUID
+) -> tuple[Workflow, WorkflowVersion]:
+    """Return a live workflow of the workspace with its current version, in one query."""
+    row = db.session.execute(
+        select(Workflow, WorkflowVersion)
+        .join(
+            WorkflowVersion,
+            (WorkflowVersion.workflow_id == Workflow.id)
+            & (WorkflowVersion.version == Workflow.version),
+        )
+        .where(
+            Workflow.id == workflow_id,
+            Workflow.workspace_id == workspace_id,
+            Workflow.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Workflow nao encontrado.")
+    return row[0], row[1]
+
+
 def get_workflow(
     workspace_id: uuid.UUID, workflow_id: uuid.UUID, *, for_update: bool = False
 ) -> Workflow:
