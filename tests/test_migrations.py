@@ -1,19 +1,12 @@
-"""Migrations: one head, identical to the models, reversible, and runnable on SQLite too.
-
-Also home of ``scratch_database``: an empty PostgreSQL database for one test.
-"""
+"""Migrations: one head, identical to the models, reversible, and runnable on SQLite too."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -21,13 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
-from sqlalchemy.engine import make_url
 
 from fluxolab import MIGRATIONS_DIR
 from fluxolab.extensions import db
 from fluxolab.models import Plan
-from tests.api.test_errors import fresh_app
 from tests.conftest import make_test_config
+from tests.helpers import fresh_app, scratch_database
 
 # code: (price, max workspaces, max users, webhooks); None is unlimited (contract 7.1)
 CONTRACT_PLANS: dict[str, tuple[Decimal, int | None, int | None, int | None]] = {
@@ -36,21 +28,6 @@ CONTRACT_PLANS: dict[str, tuple[Decimal, int | None, int | None, int | None]] = 
     "intermediario": (Decimal("99.99"), 4, 25, 50000),
     "full": (Decimal("349.99"), None, None, None),
 }
-
-
-@contextmanager
-def scratch_database(label: str) -> Iterator[str]:
-    """Create an empty PostgreSQL database next to the test one; drop it afterwards."""
-    admin = make_url(os.environ["DATABASE_URL"])
-    name = f"fluxolab_{label}_{uuid.uuid4().hex[:10]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture()

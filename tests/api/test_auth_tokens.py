@@ -22,9 +22,9 @@ from fluxolab.common.security import auth_required
 from fluxolab.extensions import db
 from fluxolab.models import AuthSession, User, WorkspaceMember, utcnow
 from fluxolab.workspaces import service as workspaces
-from tests.api.test_errors import assert_envelope, fresh_app
 from tests.conftest import make_test_config
 from tests.factories import PASSWORD, Account, make_account, make_member
+from tests.helpers import assert_envelope, fresh_app
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,77 +1,18 @@
-"""Every failure answers with the one JSON envelope: routing, limits, bad JSON, crashes, outages.
-
-Also home of two helpers the other foundation tests import: ``assert_envelope`` and ``fresh_app``
-(a second app built for one test, with the extension singletons restored afterwards).
-"""
+"""Every failure answers with the one JSON envelope: routing, limits, bad JSON, crashes, outages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from celery import _state as celery_state
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
-from werkzeug.test import TestResponse
 
-from fluxolab import create_app
 from fluxolab.auth import service as auth_service
-from fluxolab.extensions import api, cors, db, jwt, limiter, migrate
 from tests.conftest import make_test_config
 from tests.factories import PASSWORD, make_account
-
-ENVELOPE_KEYS = {"status", "message", "code", "errors"}
-CLOSED_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
-
-
-def assert_envelope(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
-    """Assert the status and that the body is exactly the error envelope; return the body."""
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    body = response.get_json()
-    assert isinstance(body, dict), response.get_data(as_text=True)[:500]
-    assert set(body) == ENVELOPE_KEYS, body
-    assert body["status"] == "error"
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["code"], str) and body["code"]
-    assert isinstance(body["errors"], dict)
-    if code is not None:
-        assert body["code"] == code, body
-    return body
-
-
-@contextmanager
-def fresh_app(overrides: dict[str, Any], share_db_with: Flask | None = None) -> Iterator[Flask]:
-    """Build a second app for one test, then restore the module-level extension singletons.
-
-    ``create_app`` re-binds ``limiter`` (its ``enabled`` flag and storage are global),
-    ``api.spec`` and the default Celery app; without the restore a rate-limited second app
-    would leave limits switched on for the session app. With ``share_db_with`` the new app
-    uses that app's rolled-back test connection, so nothing it writes survives the test.
-    """
-    saved = [(ext, dict(vars(ext))) for ext in (api, jwt, limiter, migrate, cors)]
-    saved_celery = (celery_state.default_app, celery_state._tls.current_app)
-    application = create_app(overrides)
-    engines: list[Engine] = []
-    try:
-        with application.app_context():
-            engines.extend(e for e in db.engines.values() if isinstance(e, Engine))
-            if share_db_with is not None:
-                with share_db_with.app_context():
-                    connection = db.engines[None]
-                cast(dict[Any, Any], db.engines)[None] = connection
-        yield application
-    finally:
-        for engine in engines:
-            engine.dispose()
-        for ext, state in saved:
-            vars(ext).clear()
-            vars(ext).update(state)
-        celery_state.set_default_app(saved_celery[0])
-        celery_state._set_current_app(saved_celery[1])
+from tests.helpers import CLOSED_DATABASE, assert_envelope, fresh_app
 
 
 @pytest.fixture()

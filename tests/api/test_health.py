@@ -13,9 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
-from tests.api.test_errors import CLOSED_DATABASE, ENVELOPE_KEYS, fresh_app
 from tests.conftest import make_test_config
-from tests.test_migrations import scratch_database
+from tests.helpers import CLOSED_DATABASE, ENVELOPE_KEYS, fresh_app, scratch_database
 
 CLOSED_BROKER = "redis://127.0.0.1:1/0"
 

@@ -17,8 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api.test_errors import assert_envelope, fresh_app
 from tests.factories import make_account
+from tests.helpers import assert_envelope, fresh_app
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 DOCS_BLUEPRINT = "api-docs"

@@ -20,8 +20,8 @@ from sqlalchemy import update
 from fluxolab.auth.passwords import POLICY_MESSAGE
 from fluxolab.extensions import db
 from fluxolab.models import PasswordResetRequest, User, utcnow
-from tests.api.test_errors import assert_envelope
 from tests.factories import PASSWORD, Account, make_account, unique_email
+from tests.helpers import assert_envelope
 
 NEW_PASSWORD = "NovaSenha1!"
 FORGOT_BODY = {

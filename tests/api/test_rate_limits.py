@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api.test_errors import assert_envelope, fresh_app
 from tests.conftest import make_test_config
 from tests.factories import PASSWORD, make_account, unique_email
+from tests.helpers import assert_envelope, fresh_app
 
 LIMITS = {
     "RATELIMIT_ENABLED": True,
