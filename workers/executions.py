@@ -5,21 +5,44 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import OperationalError
 
 from fluxolab.executions import runner
+from fluxolab.executions.claim import Held
 
 log = logging.getLogger(__name__)
+DB_RETRIES = 5
 
 
-@shared_task(name="executions.run", acks_late=True, reject_on_worker_lost=True)
-def run(execution_id: str) -> str:
-    """Claim and run one execution; duplicate deliveries are no-ops (the claim decides)."""
+@shared_task(
+    name="executions.run", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
+def run(self: Task, execution_id: str) -> str:
+    """Claim and run one execution; duplicate deliveries are no-ops (the claim decides).
+
+    A run held by a live worker is retried after its lease; a database outage is retried
+    with backoff; any other failure of the worker itself fails the run with a clear error.
+    """
+    run_id = uuid.UUID(execution_id)
     try:
-        status = runner.run_execution(uuid.UUID(execution_id))
+        outcome = runner.run_execution(run_id)
     except SoftTimeLimitExceeded:
-        runner.fail_timed_out(uuid.UUID(execution_id), "A execucao excedeu o tempo do worker.")
-        status = "timed_out"
-    log.info("execution %s: %s", execution_id, status)
-    return status
+        runner.fail_running(run_id, "timed_out", "A execucao excedeu o tempo do worker.", "timeout")
+        outcome = "timed_out"
+    except runner.LeaseLost as exc:
+        log.warning("%s", exc)
+        outcome = "lost"
+    except OperationalError as exc:
+        if self.request.retries >= DB_RETRIES:
+            raise
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+    except Exception:
+        log.exception("execution %s failed inside the worker", execution_id)
+        runner.fail_running(run_id, "failed", "Erro interno do worker ao executar.", "internal")
+        outcome = "failed"
+    if isinstance(outcome, Held):
+        raise self.retry(countdown=outcome.retry_after)
+    log.info("execution %s: %s", execution_id, outcome)
+    return outcome

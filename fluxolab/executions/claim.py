@@ -1,4 +1,9 @@
-"""Claiming an execution for one worker: the conditional UPDATE that makes deliveries idempotent."""
+"""Claiming an execution for one worker: the conditional UPDATE that makes deliveries idempotent.
+
+Every claim increments ``claim_token``; the claimed run passes it back on every later write
+(heartbeat, checkpoint, finish), so a worker whose lease was taken over can no longer write.
+``deliveries`` counts claims since the run last started or resumed (poison detection).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class ClaimedExecution:
     input_items: list[Any]
     state: dict[str, Any] | None
     started_at: datetime
+    token: int
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,14 @@ class Claim:
 
     execution: ClaimedExecution
     workflow_name: str
-    running_before: int
     concurrency: int
+
+
+@dataclass(frozen=True)
+class Held:
+    """Another worker holds a live lease; try again after ``retry_after`` seconds."""
+
+    retry_after: float
 
 
 def _lock_workspace(workspace_id: uuid.UUID) -> None:
@@ -49,30 +61,21 @@ def _lock_workspace(workspace_id: uuid.UUID) -> None:
         db.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
-def _fail_poison(execution_id: uuid.UUID, deliveries: int) -> None:
-    message = (
-        f"A execucao falhou apos {deliveries} tentativas de entrega "
-        "(o worker parou durante cada uma)."
-    )
+def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
     db.session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status.in_(("queued", "running")))
-        .values(
-            status="failed",
-            finished_at=utcnow(),
-            lease_expires_at=None,
-            error={"message": message, "type": "poison"},
-        )
+        .values(status=status, finished_at=utcnow(), lease_expires_at=None, error=error)
     )
     db.session.commit()
 
 
-def claim(execution_id: uuid.UUID) -> Claim | None:
+def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     """Move ``queued`` (or ``running`` with an expired lease) to ``running`` for this worker.
 
-    Returns ``None`` when there is nothing to do: unknown, finished, waiting, canceled, held by
-    a live worker, deferred by the workspace's concurrency limit, or failed as poison after
-    ``EXECUTION_MAX_DELIVERIES`` deliveries.
+    Returns ``Held`` while another worker's lease is live, and ``None`` when there is nothing
+    to do: unknown, finished, waiting, canceled, deferred by the workspace's concurrency
+    limit, or failed as poison after ``EXECUTION_MAX_DELIVERIES`` deliveries.
     """
     row = db.session.execute(
         select(Execution, Workflow.name, Plan.limits)
@@ -82,28 +85,34 @@ def claim(execution_id: uuid.UUID) -> Claim | None:
         .where(Execution.id == execution_id)
     ).first()
     now = utcnow()
-    if row is None:
+    if row is None or row[0].status not in ("queued", "running"):
+        db.session.rollback()
         return None
     execution, workflow_name, limits = row
-    if execution.status not in ("queued", "running"):
-        return None
     if execution.status == "running" and (execution.lease_expires_at or now) > now:
+        db.session.rollback()
+        return Held((execution.lease_expires_at - now).total_seconds() + 1)
+    if execution.cancel_requested:
+        _end(execution.id, "canceled", {"message": "Execucao cancelada."})
         return None
-    config = current_app.config
-    if execution.deliveries >= int(config["EXECUTION_MAX_DELIVERIES"]):
-        _fail_poison(execution.id, execution.deliveries)
+    if execution.deliveries >= int(current_app.config["EXECUTION_MAX_DELIVERIES"]):
+        message = (
+            f"A execucao falhou apos {execution.deliveries} tentativas de entrega "
+            "(o worker parou durante cada uma)."
+        )
+        _end(execution.id, "failed", {"message": message, "type": "poison"})
         return None
     concurrency = int((limits or {}).get("concurrency") or DEFAULT_CONCURRENCY)
     _lock_workspace(execution.workspace_id)
-    running = _running_count(execution.workspace_id)
-    if execution.status == "queued" and running >= concurrency:
+    if execution.status == "queued" and running_count(execution.workspace_id) >= concurrency:
         execution.deferred_at = now
         db.session.commit()
         return None
-    return _take(execution, workflow_name, running, concurrency)
+    return _take(execution, workflow_name, concurrency)
 
 
-def _running_count(workspace_id: uuid.UUID) -> int:
+def running_count(workspace_id: uuid.UUID) -> int:
+    """Return how many executions of the workspace are running now."""
     return int(
         db.session.execute(
             select(func.count())
@@ -113,9 +122,12 @@ def _running_count(workspace_id: uuid.UUID) -> int:
     )
 
 
-def _take(execution: Execution, workflow_name: str, running: int, concurrency: int) -> Claim | None:
+def _lease() -> timedelta:
+    return timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
+
+
+def _take(execution: Execution, workflow_name: str, concurrency: int) -> Claim | None:
     now = utcnow()
-    lease = timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
     claimed = db.session.execute(
         update(Execution)
         .where(
@@ -129,10 +141,11 @@ def _take(execution: Execution, workflow_name: str, running: int, concurrency: i
             status="running",
             started_at=func.coalesce(Execution.started_at, now),
             deliveries=Execution.deliveries + 1,
-            lease_expires_at=now + lease,
+            claim_token=Execution.claim_token + 1,
+            lease_expires_at=now + _lease(),
             deferred_at=None,
         )
-        .returning(Execution.started_at, Execution.deliveries)
+        .returning(Execution.started_at, Execution.claim_token)
         .execution_options(synchronize_session=False)
     ).first()
     if claimed is None:
@@ -148,19 +161,28 @@ def _take(execution: Execution, workflow_name: str, running: int, concurrency: i
         input_items=execution.input_items,
         state=execution.state,
         started_at=claimed.started_at,
+        token=claimed.claim_token,
     )
     db.session.commit()
-    return Claim(snapshot, workflow_name, running, concurrency)
+    return Claim(snapshot, workflow_name, concurrency)
 
 
-def renew_lease(execution_id: uuid.UUID) -> bool:
-    """Extend the lease of a running execution; return whether cancellation was requested."""
-    lease = timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
+def owned(execution_id: uuid.UUID, token: int) -> Any:
+    """The WHERE clause of every write a claimed run makes: still running, still its claim."""
+    return and_(
+        Execution.id == execution_id,
+        Execution.status == "running",
+        Execution.claim_token == token,
+    )
+
+
+def renew_lease(execution_id: uuid.UUID, token: int) -> bool:
+    """Extend the lease; return ``True`` when the run must stop (canceled or taken over)."""
     flag: Any = db.session.execute(
         update(Execution)
-        .where(Execution.id == execution_id, Execution.status == "running")
-        .values(lease_expires_at=utcnow() + lease)
+        .where(owned(execution_id, token))
+        .values(lease_expires_at=utcnow() + _lease())
         .returning(Execution.cancel_requested)
     ).scalar_one_or_none()
     db.session.commit()
-    return bool(flag)
+    return flag is None or bool(flag)

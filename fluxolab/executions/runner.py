@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from fluxolab import dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
-from fluxolab.executions.claim import Claim, claim, renew_lease
+from fluxolab.executions.claim import Claim, ClaimedExecution, Held, claim, owned, renew_lease
 from fluxolab.extensions import db
 from fluxolab.models import Execution, ExecutionStep, Workflow, WorkflowVersion, utcnow
 
@@ -49,10 +49,14 @@ def engine_limits() -> engine.Limits:
 
 
 class Heartbeat:
-    """``should_cancel`` for the engine: at most once a second renews the lease and reads cancel."""
+    """``should_cancel`` for the engine: at most once a second renews the lease and reads cancel.
 
-    def __init__(self, execution_id: uuid.UUID) -> None:
+    Returns ``True`` (stop) when the run was canceled or another worker took it over.
+    """
+
+    def __init__(self, execution_id: uuid.UUID, token: int) -> None:
         self.execution_id = execution_id
+        self.token = token
         self.last = time.monotonic()
 
     def __call__(self) -> bool:
@@ -60,7 +64,14 @@ class Heartbeat:
         if now - self.last < HEARTBEAT_SECONDS:
             return False
         self.last = now
-        return renew_lease(self.execution_id)
+        return renew_lease(self.execution_id, self.token)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep for a node's retry wait while keeping the lease alive."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, HEARTBEAT_SECONDS))
+            self()
 
 
 class StepWriter:
@@ -98,25 +109,28 @@ class StepWriter:
         db.session.execute(insert(ExecutionStep), rows)
 
 
-def run_execution(execution_id: uuid.UUID) -> str:
+def run_execution(execution_id: uuid.UUID) -> str | Held:
     """Claim and run one execution; every delivery of the same id after the first is a no-op.
 
-    Returns the resulting status (or "skipped") for the task log.
+    Returns the resulting status (or "skipped") for the task log, or ``Held`` when a live
+    worker holds the run (the task retries after the lease).
     """
     claimed = claim(execution_id)
-    if claimed is None:
-        return "skipped"
+    if claimed is None or isinstance(claimed, Held):
+        return claimed or "skipped"
     execution = claimed.execution
     state = execution.state or {}
     writer = StepWriter(execution.id, int(state.get("seq", 0)))
+    heartbeat = Heartbeat(execution.id, execution.token)
     context = engine.RunContext(
         execution_id=str(execution.id),
         workflow={"id": str(execution.workflow_id), "name": claimed.workflow_name},
         mode=execution.mode,
         limits=engine_limits(),
         trigger_node_id=execution.trigger_node_id,
-        should_cancel=Heartbeat(execution.id),
-        on_checkpoint=_checkpointer(execution.id, writer),
+        should_cancel=heartbeat,
+        sleep=heartbeat.sleep,
+        on_checkpoint=_checkpointer(execution, writer),
     )
     resume = None
     if state.get("engine") is not None:
@@ -124,28 +138,30 @@ def run_execution(execution_id: uuid.UUID) -> str:
     result = engine.run(
         _definition(execution.workflow_version_id), execution.input_items, context, resume
     )
-    _finish(claimed, result, writer)
+    if not _finish(claimed, result, writer):
+        return "lost"
     return result.status
 
 
 def _checkpointer(
-    execution_id: uuid.UUID, writer: StepWriter
+    execution: ClaimedExecution, writer: StepWriter
 ) -> Callable[[engine.Checkpoint], None]:
     def save(checkpoint: engine.Checkpoint) -> None:
-        writer.write(checkpoint.steps)
-        db.session.execute(
+        saved = db.session.execute(
             update(Execution)
-            .where(Execution.id == execution_id)
-            .values(state={"engine": checkpoint.state, "seq": writer.seq})
+            .where(owned(execution.id, execution.token))
+            .values(state={"engine": checkpoint.state, "seq": writer.seq + len(checkpoint.steps)})
         )
+        if saved.rowcount != 1:  # type: ignore[attr-defined]
+            db.session.rollback()
+            raise LeaseLost(f"execution {execution.id} was taken over by another worker")
+        writer.write(checkpoint.steps)
         db.session.commit()
 
     return save
 
 
-def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> None:
-    execution = claimed.execution
-    writer.write(result.steps[result.checkpointed :])
+def _final_values(claimed: Claim, result: engine.RunResult, seq: int) -> dict[str, Any]:
     now = utcnow()
     values: dict[str, Any] = {
         "status": result.status,
@@ -158,10 +174,11 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> Non
     if result.status == "waiting":
         wait = result.wait or {}
         values.update(
-            state={"engine": result.state, "seq": writer.seq},
+            state={"engine": result.state, "seq": seq},
             wait_until=_parse_time(wait.get("until")),
             waiting_node_id=wait.get("nodeId"),
             wait_kind=wait.get("kind"),
+            deliveries=0,
         )
     else:
         budget = int(current_app.config["EXECUTION_MAX_STEP_BYTES"])
@@ -169,38 +186,58 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> Non
             state=None,
             finished_at=now,
             output_items=store_items(result.output, budget)[0],
-            duration_ms=_duration_ms(execution.started_at, now),
+            duration_ms=_duration_ms(claimed.execution.started_at, now),
         )
-    db.session.execute(
-        update(Execution)
-        .where(Execution.id == execution.id, Execution.status == "running")
-        .values(**values)
+    return values
+
+
+def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> bool:
+    """Persist the outcome if this worker still owns the run; return whether it did."""
+    execution = claimed.execution
+    pending = result.steps[result.checkpointed :]
+    values = _final_values(claimed, result, writer.seq + len(pending))
+    done = db.session.execute(
+        update(Execution).where(owned(execution.id, execution.token)).values(**values)
     )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        log.warning("execution %s was taken over; dropping this worker's result", execution.id)
+        return False
+    writer.write(pending)
     if result.status != "waiting":
         db.session.execute(
             update(Workflow)
             .where(Workflow.id == execution.workflow_id)
-            .values(execution_count=Workflow.execution_count + 1, last_executed_at=now)
+            .values(execution_count=Workflow.execution_count + 1, last_executed_at=utcnow())
         )
     db.session.commit()
-    if claimed.running_before + 1 >= claimed.concurrency:
-        publish_next_deferred(execution.workspace_id)
+    publish_deferred(execution.workspace_id, claimed.concurrency)
+    return True
 
 
-def publish_next_deferred(workspace_id: uuid.UUID) -> None:
-    """Publish the oldest execution the concurrency limit held back (FIFO within a workspace)."""
-    next_id = db.session.execute(
-        select(Execution.id)
-        .where(
-            Execution.workspace_id == workspace_id,
-            Execution.status == "queued",
-            Execution.deferred_at.is_not(None),
+def publish_deferred(workspace_id: uuid.UUID, slots: int) -> None:
+    """Publish the oldest runs the concurrency limit held back (FIFO within a workspace).
+
+    Publishes up to ``slots`` of them; each claim re-checks the limit, so extra messages
+    only defer again.
+    """
+    ids = (
+        db.session.execute(
+            select(Execution.id)
+            .where(
+                Execution.workspace_id == workspace_id,
+                Execution.status == "queued",
+                Execution.deferred_at.is_not(None),
+            )
+            .order_by(Execution.created_at)
+            .limit(slots)
         )
-        .order_by(Execution.created_at)
-        .limit(1)
-    ).scalar_one_or_none()
-    if next_id is not None:
-        dispatch.send("executions.run", str(next_id))
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    for execution_id in ids:
+        dispatch.send("executions.run", str(execution_id))
 
 
 def _duration_ms(started: datetime | None, finished: datetime) -> int | None:
@@ -213,18 +250,22 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def fail_timed_out(execution_id: uuid.UUID, message: str) -> None:
-    """Mark a running execution ``timed_out`` (the task's soft time limit fired)."""
+class LeaseLost(RuntimeError):
+    """Another worker took this run over (its lease had expired); stop writing."""
+
+
+def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) -> None:
+    """End a running execution with ``status`` after the worker itself failed (not the flow)."""
     db.session.rollback()
     db.session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status == "running")
         .values(
-            status="timed_out",
+            status=status,
             finished_at=utcnow(),
             lease_expires_at=None,
             state=None,
-            error={"message": message, "type": "timeout"},
+            error={"message": message, "type": kind},
         )
     )
     db.session.commit()

@@ -98,6 +98,7 @@ def create_execution(
         version=version.version,
         mode=mode,
         status="queued",
+        queued_at=utcnow(),
         input_items=items,
         retry_of_id=retry_of,
         idempotency_key=idempotency_key,
@@ -288,6 +289,6 @@ def queue_resume(execution_id: uuid.UUID, kind: str, payload: dict[str, Any] | N
             Execution.status == "waiting",
             Execution.wait_kind == kind,
         )
-        .values(status="queued", state=state, wait_until=None)
+        .values(status="queued", state=state, wait_until=None, deliveries=0, queued_at=utcnow())
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from fluxolab import dispatch
 from fluxolab.executions.service import queue_resume
@@ -34,25 +34,32 @@ def sweep() -> SweepReport:
 
 
 def republish_stale() -> int:
-    """Publish ``executions.run`` again for stale queued runs and runs with an expired lease."""
+    """Publish ``executions.run`` again for stale queued runs and runs with an expired lease.
+
+    ``queued_at`` is moved forward for each one, so a run is re-published at most once per
+    ``EXECUTION_REPUBLISH_AFTER_SECONDS`` however long a backlog lasts.
+    """
     now = utcnow()
     stale = now - timedelta(seconds=int(current_app.config["EXECUTION_REPUBLISH_AFTER_SECONDS"]))
     ids = (
         db.session.execute(
             select(Execution.id)
             .where(
+                Execution.queued_at < stale,
                 or_(
-                    and_(Execution.status == "queued", Execution.created_at < stale),
+                    Execution.status == "queued",
                     and_(Execution.status == "running", Execution.lease_expires_at < now),
-                )
+                ),
             )
-            .order_by(Execution.created_at)
+            .order_by(Execution.queued_at)
             .limit(BATCH)
         )
         .scalars()
         .all()
     )
-    db.session.rollback()
+    if ids:
+        db.session.execute(update(Execution).where(Execution.id.in_(ids)).values(queued_at=now))
+    db.session.commit()
     return sum(dispatch.send("executions.run", str(execution_id)) for execution_id in ids)
 
 

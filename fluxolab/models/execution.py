@@ -51,6 +51,8 @@ class Execution(IdMixin, Base):
     waiting_node_id: Mapped[str | None] = mapped_column(String(128))
     wait_kind: Mapped[str | None] = mapped_column(String(16))
     deliveries: Mapped[int] = mapped_column(default=0)
+    claim_token: Mapped[int] = mapped_column(default=0)
+    queued_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     retry_of_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -70,6 +72,12 @@ class Execution(IdMixin, Base):
         Index("ix_executions_workspace_id_created_at", "workspace_id", "created_at", "id"),
         Index("ix_executions_workflow_id_created_at", "workflow_id", "created_at"),
         Index("ix_executions_workspace_id_status", "workspace_id", "status"),
+        Index(
+            "ix_executions_retry_of_id",
+            "retry_of_id",
+            postgresql_where=text("retry_of_id IS NOT NULL"),
+            sqlite_where=text("retry_of_id IS NOT NULL"),
+        ),
         Index(
             "ix_executions_status_wait_until",
             "status",

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 06:08:49.845087
+Create Date: 2026-11-26 06:51:53.801811
 
 """
 from alembic import op
@@ -74,6 +74,8 @@ def upgrade():
     sa.Column('waiting_node_id', sa.String(length=128), nullable=True),
     sa.Column('wait_kind', sa.String(length=16), nullable=True),
     sa.Column('deliveries', sa.Integer(), nullable=False),
+    sa.Column('claim_token', sa.Integer(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_requested', sa.Boolean(), nullable=False),
     sa.Column('retry_of_id', sa.Uuid(), nullable=True),
@@ -93,6 +95,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_executions'))
     )
     with op.batch_alter_table('executions', schema=None) as batch_op:
+        batch_op.create_index('ix_executions_retry_of_id', ['retry_of_id'], unique=False, postgresql_where=sa.text('retry_of_id IS NOT NULL'), sqlite_where=sa.text('retry_of_id IS NOT NULL'))
         batch_op.create_index('ix_executions_status_wait_until', ['status', 'wait_until'], unique=False, postgresql_where=sa.text("status IN ('queued', 'running', 'waiting')"), sqlite_where=sa.text("status IN ('queued', 'running', 'waiting')"))
         batch_op.create_index('ix_executions_workflow_id_created_at', ['workflow_id', 'created_at'], unique=False)
         batch_op.create_index('ix_executions_workspace_id_created_at', ['workspace_id', 'created_at', 'id'], unique=False)
@@ -136,6 +139,7 @@ def downgrade():
         batch_op.drop_index('ix_executions_workspace_id_created_at')
         batch_op.drop_index('ix_executions_workflow_id_created_at')
         batch_op.drop_index('ix_executions_status_wait_until', postgresql_where=sa.text("status IN ('queued', 'running', 'waiting')"), sqlite_where=sa.text("status IN ('queued', 'running', 'waiting')"))
+        batch_op.drop_index('ix_executions_retry_of_id', postgresql_where=sa.text('retry_of_id IS NOT NULL'), sqlite_where=sa.text('retry_of_id IS NOT NULL'))
 
     op.drop_table('executions')
     op.drop_table('workflow_versions')
