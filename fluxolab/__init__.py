@@ -33,7 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from fluxolab.common.errorhandlers import register_error_handlers, register_jwt_loaders
-    from fluxolab.common.jsonbody import check_json_depth
+    from fluxolab.common.jsonbody import check_json_body
     from fluxolab.extensions import api, celery_init_app, cors, db, jwt, limiter, migrate
 
     db.init_app(app)
@@ -57,7 +57,7 @@ def _init_extensions(app: Flask) -> None:
             supports_credentials=False,
         )
     register_error_handlers(app)
-    app.before_request(check_json_depth)
+    app.before_request(check_json_body)
     celery_init_app(app)
 
 

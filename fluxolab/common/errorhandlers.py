@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask_jwt_extended import JWTManager
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from fluxolab.errors import FluxoError, ServiceUnavailable, error_body
+from fluxolab.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         return http_error_response(error)
+
+    @app.errorhandler(DataError)
+    def _bad_data(error: DataError) -> Response:
+        db.session.rollback()
+        log.warning("database refused a value: %s", error.orig)
+        body = error_body("Valor invalido para o banco de dados.", "invalid_value")
+        return _json(body, 400)
 
     @app.errorhandler(OperationalError)
     def _db_down(error: DBAPIError) -> Response:

@@ -1,10 +1,15 @@
-"""Refuse deeply nested JSON request bodies with a 400 before any parser recurses into them."""
+"""Refuse JSON request bodies no parser or database should see, with a 400 before any view."""
 
 from __future__ import annotations
+
+import json
 
 from flask import current_app, request
 
 from fluxolab.errors import BadRequest
+
+_NUL_ESCAPE = b"\\u0000"
+_NON_JSON_CONSTANTS = (b"NaN", b"Infinity")
 
 
 def nesting_depth_exceeds(data: bytes, limit: int) -> bool:
@@ -36,10 +41,35 @@ def nesting_depth_exceeds(data: bytes, limit: int) -> bool:
     return False
 
 
-def check_json_depth() -> None:
-    """``before_request`` hook: a JSON body nested past ``MAX_JSON_DEPTH`` is a 400."""
+def _has_non_json_constant(data: bytes) -> bool:
+    """Parse once to tell a real NaN/Infinity token from the same letters inside a string."""
+    found = False
+
+    def reject(_constant: str) -> float:
+        nonlocal found
+        found = True
+        return 0.0
+
+    try:
+        json.loads(data, parse_constant=reject)
+    except (ValueError, RecursionError):
+        return False  # malformed JSON: the parser reports it as such
+    return found
+
+
+def check_json_body() -> None:
+    """``before_request`` hook: refuse bodies that are too deep, hold NaN/Infinity or NUL (400).
+
+    Depth is bounded by ``MAX_JSON_DEPTH``; NaN/Infinity are not JSON though Python's parser
+    accepts them; PostgreSQL text cannot store the NUL character.
+    """
     if request.method in {"GET", "HEAD", "OPTIONS", "DELETE"} or not request.is_json:
         return
+    data = request.get_data(cache=True)
     limit = int(current_app.config.get("MAX_JSON_DEPTH", 64))
-    if nesting_depth_exceeds(request.get_data(cache=True), limit):
+    if nesting_depth_exceeds(data, limit):
         raise BadRequest(f"JSON aninhado demais (limite de {limit} niveis).", code="json_too_deep")
+    if _NUL_ESCAPE in data or b"\x00" in data:
+        raise BadRequest("O JSON contem o caractere nulo (\\u0000).", code="json_nul_character")
+    if any(word in data for word in _NON_JSON_CONSTANTS) and _has_non_json_constant(data):
+        raise BadRequest("NaN e Infinity nao sao JSON valido.", code="json_invalid_number")

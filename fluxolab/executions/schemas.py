@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, fields, validate
 
 from fluxolab.common.schemas import BaseSchema, PageArgs, page_fields
@@ -66,8 +68,8 @@ class ExecutionListArgs(PageArgs):
     workflowId = fields.UUID(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(EXECUTION_STATUSES))
     mode = fields.String(load_default=None, validate=validate.OneOf(EXECUTION_MODES))
-    startDate = fields.DateTime(load_default=None)
-    endDate = fields.DateTime(load_default=None)
+    startDate = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    endDate = fields.AwareDateTime(load_default=None, default_timezone=UTC)
 
 
 class WorkflowExecutionArgs(PageArgs):
