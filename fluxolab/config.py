@@ -77,15 +77,38 @@ def load_or_create_local_secrets(folder: Path) -> dict[str, str]:
     return data
 
 
+MIN_SECRET_LENGTH = 32
+
+
 def _secret(name: str, mode: str, local: dict[str, str]) -> str:
+    """Return a secret; outside standalone/test it must be set, not a default, and long."""
     value = env_str(name) or local.get(name, "")
     if mode == "test" and not value:
         return _TEST_SECRETS[name]
-    if mode == "production" and value.lower() in _UNSAFE_SECRETS:
+    if mode in {"standalone", "test"}:
+        return value
+    if value.lower() in _UNSAFE_SECRETS or len(value) < MIN_SECRET_LENGTH:
         raise RuntimeError(
-            f"{name} must be set to a strong random value outside standalone/test mode"
+            f"{name} must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
+            "outside standalone/test mode"
         )
     return value
+
+
+def _check_fernet_keys(value: str) -> None:
+    """Fail at startup, not at first use, when a credential key is not a valid Fernet key."""
+    for key in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError) as exc:
+            raise RuntimeError("CREDENTIALS_ENCRYPTION_KEYS holds an invalid Fernet key") from exc
+
+
+def _database_url(mode: str, folder: Path) -> str:
+    url = env_str("DATABASE_URL")
+    if not url and mode == "production":
+        raise RuntimeError("DATABASE_URL must be set in production")
+    return url or f"sqlite:///{folder / 'fluxolab.db'}"
 
 
 def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,11 +119,10 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         raise RuntimeError(f"FLUXOLAB_ENV must be one of {', '.join(MODES)}, got {mode!r}")
     folder = var_dir()
     local = load_or_create_local_secrets(folder) if mode == "standalone" else {}
-    default_db = f"sqlite:///{folder / 'fluxolab.db'}"
     config: dict[str, Any] = {
         "FLUXOLAB_ENV": mode,
         "VAR_DIR": str(folder),
-        "SQLALCHEMY_DATABASE_URI": env_str("DATABASE_URL", default_db),
+        "SQLALCHEMY_DATABASE_URI": _database_url(mode, folder),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": False,
         "JWT_SECRET_KEY": _secret("JWT_SECRET_KEY", mode, local),
@@ -148,6 +170,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(execution_settings())
     config.update(overrides)
+    _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
 
 
