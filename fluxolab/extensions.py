@@ -17,7 +17,7 @@ from fluxolab.models.base import Base
 
 
 def client_ip() -> str:
-    """Return the caller's address (the proxy's ProxyFix, when configured, sets it)."""
+    """Return the caller's address (``TRUSTED_PROXY_HOPS`` makes ProxyFix read X-Forwarded-For)."""
     return request.remote_addr or "unknown"
 
 

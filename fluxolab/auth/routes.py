@@ -65,8 +65,16 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _register_limit() -> str:
+    return str(current_app.config["REGISTER_RATE_LIMIT"])
+
+
 @blp.route("/register")
 class Register(MethodView):
+    decorators = [
+        limiter.limit(_register_limit, key_func=client_ip, scope="register-ip", methods=["POST"])
+    ]
+
     @public
     @blp.arguments(RegisterIn)
     @blp.response(201, RegisterOut)
@@ -150,11 +158,11 @@ class Me(MethodView):
         }
 
 
-def _reset_limit(identifier: str) -> None:
+def _reset_limit(scope: str, identifier: str) -> None:
     kind, value = reset.normalize_identifier(identifier)
     hit_or_raise(
         str(current_app.config["PASSWORD_RESET_RATE_LIMIT"]),
-        "password-reset",
+        scope,
         [f"id:{kind}:{value}", f"ip:{client_ip()}"],
         BadRequest("Muitas solicitacoes; tente novamente mais tarde.", code="rate_limited"),
     )
@@ -171,7 +179,7 @@ class Forgot(MethodView):
         Public. Same answer whether or not the account exists. A malformed identifier or more
         than 5 requests per hour per identifier or per IP is a 400.
         """
-        _reset_limit(body["identifier"])
+        _reset_limit("password-forgot", body["identifier"])
         reset.request_code(body["identifier"], client_ip())
         return {"status": "ok", "message": reset.FORGOT_MESSAGE}
 
@@ -186,7 +194,7 @@ class Verify(MethodView):
 
         Public. A wrong or expired code is a 400; after 5 wrong attempts the code is spent.
         """
-        _reset_limit(body["identifier"])
+        _reset_limit("password-verify", body["identifier"])
         return {"status": "ok", "resetToken": reset.verify_code(body["identifier"], body["code"])}
 
 

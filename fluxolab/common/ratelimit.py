@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import request
 from limits import parse
 
 from fluxolab.errors import FluxoError
 from fluxolab.extensions import client_ip, limiter
+
+log = logging.getLogger(__name__)
 
 
 def hit_or_raise(limit: str, scope: str, keys: list[str], error: FluxoError) -> None:
@@ -14,7 +18,11 @@ def hit_or_raise(limit: str, scope: str, keys: list[str], error: FluxoError) -> 
     if not limiter.enabled:
         return
     item = parse(limit)
-    allowed = [limiter.limiter.hit(item, scope, key) for key in keys]
+    try:
+        allowed = [limiter.limiter.hit(item, scope, key) for key in keys]
+    except Exception:  # storage down: fail open like flask-limiter's swallowed errors
+        log.warning("rate-limit storage unavailable; %s not counted", scope, exc_info=True)
+        return
     if not all(allowed):
         raise error
 

@@ -129,3 +129,71 @@ def test_limits_of_a_second_app_do_not_leak_into_the_session_app(
         assert_throttled([login(limited_app.test_client(), email) for _ in range(4)][-1])
     statuses = [login(client, email).status_code for _ in range(12)]
     assert statuses == [401] * 12
+
+
+def register(client: FlaskClient, ip: str = "10.0.9.1") -> Any:
+    body = {"email": unique_email(), "password": PASSWORD, "displayName": "Rita"}
+    return client.post("/api/auth/register", json=body, environ_base={"REMOTE_ADDR": ip})
+
+
+@pytest.fixture()
+def limited_register(
+    app: Flask, database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[FlaskClient]:
+    config = {
+        **make_test_config(database_url, redis_url, tmp_path),
+        **LIMITS,
+        "REGISTER_RATE_LIMIT": "2 per hour",
+    }
+    with fresh_app(config, share_db_with=app) as limited_app:
+        yield limited_app.test_client()
+
+
+def test_registration_is_limited_per_ip(limited_register: FlaskClient) -> None:
+    assert register(limited_register).status_code == 201
+    assert register(limited_register).status_code == 201
+    assert_throttled(register(limited_register))
+    assert register(limited_register, ip="10.0.9.2").status_code == 201
+
+
+def test_verify_attempts_do_not_use_up_the_forgot_budget(limited: FlaskClient) -> None:
+    email = make_account().user.email
+    for _ in range(2):
+        limited.post(
+            "/api/auth/password/verify",
+            json={"identifier": email, "code": "000000"},
+            environ_base={"REMOTE_ADDR": "10.0.2.1"},
+        )
+    assert forgot(limited, email, ip="10.0.2.1").status_code == 200
+
+
+def test_limits_fail_open_when_the_storage_is_down(
+    app: Flask, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config = {
+        **make_test_config(database_url, redis_url, tmp_path),
+        **LIMITS,
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+    }
+    with fresh_app(config, share_db_with=app) as down_app:
+        client = down_app.test_client()
+        email = make_account().user.email
+        assert login(client, email).status_code == 401
+        assert forgot(client, email).status_code == 200
+
+
+def test_trusted_proxy_hops_key_limits_on_the_forwarded_client(
+    app: Flask, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config = {**make_test_config(database_url, redis_url, tmp_path), **LIMITS}
+    config["TRUSTED_PROXY_HOPS"] = 1
+    with fresh_app(config, share_db_with=app) as proxied_app:
+        client = proxied_app.test_client()
+        for n in range(4):
+            response = client.post(
+                "/api/auth/login",
+                json={"email": unique_email(), "password": "wrong-password"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                environ_base={"REMOTE_ADDR": "10.0.0.254"},
+            )
+            assert response.status_code == 401, n
