@@ -68,6 +68,7 @@ task_routes = {
     "nodes.*": {"queue": "node_tests", "routing_key": "node_tests"},
     "maintenance.*": {"queue": "maintenance", "routing_key": "maintenance"},
     "stats.*": {"queue": "maintenance", "routing_key": "maintenance"},
+    "mail.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
 
 beat_schedule_filename = str(_var / "celerybeat-schedule")

@@ -1,4 +1,4 @@
-"""Outgoing e-mail: SMTP when configured, otherwise a local outbox folder and the log."""
+"""Outgoing e-mail: SMTP when configured; elsewhere than production, a local outbox and the log."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def send_mail(to: str, subject: str, text: str) -> bool:
     try:
         if config.get("SMTP_HOST"):
             _send_smtp(message)
+        elif config["FLUXOLAB_ENV"] == "production":
+            log.error("SMTP_HOST is not set: e-mail %r to %s was not sent", subject, to)
+            return False
         else:
             _write_outbox(message, Path(config["MAIL_OUTBOX_DIR"]))
         return True

@@ -13,6 +13,6 @@ flask_app = create_app()
 celery: Celery = flask_app.extensions["celery"]
 app = celery
 
-from workers import executions, maintenance  # noqa: E402  (task modules register on the app)
+from workers import executions, mail, maintenance  # noqa: E402  (task modules register)
 
-__all__ = ["app", "celery", "executions", "flask_app", "maintenance"]
+__all__ = ["app", "celery", "executions", "flask_app", "mail", "maintenance"]

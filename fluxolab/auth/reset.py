@@ -14,6 +14,7 @@ from flask_jwt_extended import create_access_token, decode_token
 from jwt import PyJWTError
 from sqlalchemy import select, update
 
+from fluxolab import dispatch
 from fluxolab.auth import tokens
 from fluxolab.auth.passwords import POLICY_MESSAGE, hash_password, meets_policy
 from fluxolab.errors import BadRequest, ValidationFailed
@@ -26,6 +27,7 @@ TOKEN_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 FORGOT_MESSAGE = "Se existir uma conta com esse identificador, enviaremos um codigo de verificacao."
 INVALID_CODE = "Codigo invalido ou expirado."
+PENDING = ""  # code_hash of a request whose code the worker has not made yet
 _CPF = re.compile(r"^(\d{3}\.\d{3}\.\d{3}-\d{2}|\d{11})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -51,7 +53,11 @@ def _code_hash(code: str) -> str:
 
 
 def request_code(identifier: str, ip: str | None) -> None:
-    """Cancel earlier codes and e-mail a new one; unknown identifiers do nothing, silently."""
+    """Cancel earlier codes and queue a new one; unknown identifiers do nothing, silently.
+
+    The code itself is made and e-mailed by a worker (``deliver_code``), so the answer takes
+    the same time whether or not the account exists, and no secret travels in the message.
+    """
     kind, value = normalize_identifier(identifier)
     user = _find_user(kind, value)
     if user is None:
@@ -66,19 +72,45 @@ def request_code(identifier: str, ip: str | None) -> None:
         )
         .values(canceled_at=now)
     )
+    request = PasswordResetRequest(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        code_hash=PENDING,
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+        ip_address=(ip or "")[:45] or None,
+    )
+    db.session.add(request)
+    db.session.commit()
+    dispatch.send("mail.send_reset_code", str(request.id))
+
+
+def deliver_code(request_id: uuid.UUID) -> bool:
+    """Make the 6-digit code of a pending request, store its hash and e-mail it (once).
+
+    Returns ``False`` when the request is gone, canceled, expired or already delivered.
+    """
     code = f"{secrets.randbelow(1_000_000):06d}"
-    db.session.add(
-        PasswordResetRequest(
-            user_id=user.id,
-            code_hash=_code_hash(code),
-            created_at=now,
-            expires_at=now + CODE_LIFETIME,
-            ip_address=(ip or "")[:45] or None,
+    email = db.session.execute(
+        select(User.email)
+        .join(PasswordResetRequest, PasswordResetRequest.user_id == User.id)
+        .where(PasswordResetRequest.id == request_id)
+    ).scalar_one_or_none()
+    stored = db.session.execute(
+        update(PasswordResetRequest)
+        .where(
+            PasswordResetRequest.id == request_id,
+            PasswordResetRequest.code_hash == PENDING,
+            PasswordResetRequest.canceled_at.is_(None),
+            PasswordResetRequest.expires_at > utcnow(),
         )
+        .values(code_hash=_code_hash(code))
     )
     db.session.commit()
-    send_mail(
-        user.email,
+    if email is None or stored.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    return send_mail(
+        email,
         "FluxoLab: codigo para redefinir sua senha",
         f"Seu codigo de verificacao e {code}. Ele expira em 10 minutos.\n"
         "Se voce nao pediu a redefinicao, ignore esta mensagem.",
@@ -94,6 +126,7 @@ def _open_request(user_id: uuid.UUID) -> PasswordResetRequest | None:
             PasswordResetRequest.consumed_at.is_(None),
             PasswordResetRequest.verified_at.is_(None),
             PasswordResetRequest.expires_at > utcnow(),
+            PasswordResetRequest.code_hash != PENDING,
         )
         .order_by(PasswordResetRequest.created_at.desc())
         .limit(1)

@@ -15,8 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token, decode_token
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from fluxolab.auth import reset as reset_service
 from fluxolab.auth.passwords import POLICY_MESSAGE
 from fluxolab.extensions import db
 from fluxolab.models import PasswordResetRequest, User, utcnow
@@ -41,6 +42,17 @@ def mails_to(app: Flask, address: str) -> list[EmailMessage]:
     return found
 
 
+def deliver_pending_codes() -> None:
+    """Run the ``mail.send_reset_code`` task body for every request still waiting for it."""
+    pending = db.session.execute(
+        select(PasswordResetRequest.id).where(
+            PasswordResetRequest.code_hash == reset_service.PENDING
+        )
+    ).scalars()
+    for request_id in list(pending):
+        reset_service.deliver_code(request_id)
+
+
 def newest_code(app: Flask, address: str) -> str:
     """The 6-digit code of the newest e-mail sent to ``address``."""
     mails = mails_to(app, address)
@@ -55,7 +67,10 @@ def wrong(code: str) -> str:
 
 
 def forgot(client: FlaskClient, identifier: str) -> Any:
-    return client.post("/api/auth/password/forgot", json={"identifier": identifier})
+    """POST forgot, then do what the worker's ``mail.send_reset_code`` task does."""
+    response = client.post("/api/auth/password/forgot", json={"identifier": identifier})
+    deliver_pending_codes()
+    return response
 
 
 def verify(client: FlaskClient, identifier: str, code: str) -> Any:
@@ -312,3 +327,17 @@ def test_reset_token_naming_an_unknown_request_is_400(client: FlaskClient) -> No
         additional_claims={"purpose": "password_reset", "rid": str(uuid.uuid4())},
     )
     assert_envelope(reset(client, token), 400, "invalid_reset_token")
+
+
+def test_forgot_queues_the_code_and_the_worker_sends_it_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    account = make_account()
+    client.post("/api/auth/password/forgot", json={"identifier": account.user.email})
+    assert mails_to(app, account.user.email) == []
+    request = db.session.execute(
+        select(PasswordResetRequest).where(PasswordResetRequest.user_id == account.user_id)
+    ).scalar_one()
+    assert reset_service.deliver_code(request.id) is True
+    assert reset_service.deliver_code(request.id) is False
+    assert len(mails_to(app, account.user.email)) == 1
