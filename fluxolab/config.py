@@ -195,4 +195,5 @@ def execution_settings() -> dict[str, Any]:
         "CODE_CPU_SECONDS": env_int("CODE_CPU_SECONDS", 5),
         "CODE_WALL_SECONDS": env_int("CODE_WALL_SECONDS", 10),
         "CODE_MEMORY_MB": env_int("CODE_MEMORY_MB", 256),
+        "CODE_SANDBOX_REQUIRE_ISOLATION": env_bool("CODE_SANDBOX_REQUIRE_ISOLATION", True),
     }

@@ -5,13 +5,25 @@ modules so the worker registers them. ``app``/``celery`` are the Celery app (wha
 looks for); ``flask_app`` is the Flask app.
 """
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 from fluxolab import create_app
+from fluxolab.engine.sandbox import protect_this_process
 
 flask_app = create_app()
 celery: Celery = flask_app.extensions["celery"]
 app = celery
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _protect(**_: Any) -> None:
+    """Sandboxed Code-node processes must not read the worker's environment or memory."""
+    protect_this_process()
+
 
 from workers import executions, mail, maintenance  # noqa: E402  (task modules register)
 

@@ -44,6 +44,7 @@ def engine_limits() -> engine.Limits:
             cpu_seconds=int(config["CODE_CPU_SECONDS"]),
             wall_seconds=float(config["CODE_WALL_SECONDS"]),
             memory_bytes=int(config["CODE_MEMORY_MB"]) * 1024 * 1024,
+            require_isolation=bool(config["CODE_SANDBOX_REQUIRE_ISOLATION"]),
         ),
     )
 

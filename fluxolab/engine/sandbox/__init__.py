@@ -5,7 +5,8 @@
 Before user code runs the child caps CPU time, address space, processes, file size and open
 files; when started as root it also enters a new network namespace and switches to a per-run
 unprivileged uid (root is exempt from RLIMIT_NPROC). Without root it tries an unprivileged user
-+ network namespace; when neither works the code keeps network access, which
++ network namespace; when neither works the run is refused (``require_isolation``, on by
+default) or, when an operator turned that off, runs with network access, which
 ``SandboxResult.network_isolated`` and ``network_isolation_available()`` report. The parent
 enforces wall time and output size and kills the whole process group when the run ends.
 """
@@ -13,7 +14,7 @@ enforces wall time and output size and kills the whole process group when the ru
 from .errors import ErrorKind, SandboxError
 from .limits import SandboxLimits
 from .outcome import SandboxResult
-from .runner import network_isolation_available, run_python
+from .runner import network_isolation_available, protect_this_process, run_python
 
 __all__ = [
     "ErrorKind",
@@ -21,5 +22,6 @@ __all__ = [
     "SandboxLimits",
     "SandboxResult",
     "network_isolation_available",
+    "protect_this_process",
     "run_python",
 ]

@@ -135,8 +135,15 @@ def isolate(config: dict[str, Any]) -> bool:
     if is_root:
         _pin_import_path()
         _drop_privileges()
+    user_isolated = is_root
     if not network_isolated:
-        network_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+        network_isolated = user_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET) or user_isolated
+    if config.get("require_isolation", True) and not (user_isolated and network_isolated):
+        raise OSError(
+            "this host gives the Code node neither a separate user nor a network namespace; "
+            "run the worker as root (with CAP_SYS_ADMIN in containers) or set "
+            "CODE_SANDBOX_REQUIRE_ISOLATION=false to accept weaker isolation"
+        )
     # Set after the uid change (which clears it): die if the worker dies.
     _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != int(config["parent_pid"]):

@@ -22,6 +22,7 @@ class SandboxLimits:
     max_log_bytes: int = 64 * 1024  # captured print() output kept
     max_file_bytes: int = 8 * MIB  # RLIMIT_FSIZE: largest file the code may write
     max_open_files: int = 32  # RLIMIT_NOFILE
+    require_isolation: bool = True  # refuse to run without a separate uid/user ns and network ns
 
     def __post_init__(self) -> None:
         """Reject limits that would make the sandbox useless or unenforceable."""

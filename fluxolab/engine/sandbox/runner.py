@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import json
 import logging
@@ -23,6 +24,7 @@ from .errors import SandboxError
 from .limits import SandboxLimits
 from .outcome import ChildExit, Run, SandboxResult, interpret
 
+PR_SET_DUMPABLE = 4
 logger = logging.getLogger(__name__)
 
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -156,6 +158,16 @@ def run_python(
 def _warn_no_network_isolation() -> None:
     """Log once per process that user code can reach the network on this host."""
     logger.warning("Code sandbox: no network namespace available; user code has network access")
+
+
+def protect_this_process() -> None:
+    """Make this (worker) process non-dumpable: sandboxed code running as the same uid then
+    cannot read its ``/proc/<pid>/environ`` or memory. A no-op where prctl is unavailable."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        logger.warning("Code sandbox: could not mark the worker process non-dumpable")
 
 
 @functools.cache
