@@ -21,7 +21,9 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after commit (no hidden reload query); code that needs fresh values
+# after a conditional UPDATE refreshes explicitly.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = Api()
 jwt = JWTManager()

@@ -167,7 +167,7 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     logs = folder / "logs"
     api = [
         *python, "gunicorn", "wsgi:app", "--chdir", str(PROJECT_ROOT),
-        "--bind", f"{_url_host(host)}:{port}", "--workers", "2", "--threads", "4", "--preload",
+        "--bind", f"{_url_host(host)}:{port}", "--workers", "1", "--threads", "8", "--preload",
         "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
     ]  # fmt: skip
     worker = [

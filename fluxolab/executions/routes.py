@@ -37,9 +37,27 @@ RUN_BODY_DOC = {
 }
 
 
-def execution_view(execution: Execution, workflow_name: str | None = None) -> dict[str, Any]:
+LIST_FIELDS = (
+    "id",
+    "workflow_id",
+    "version",
+    "status",
+    "mode",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error",
+    "retry_of_id",
+)
+DETAIL_FIELDS = (*LIST_FIELDS, "input_items", "output_items", "response")
+
+
+def execution_view(
+    execution: Execution, workflow_name: str | None = None, *, detail: bool = False
+) -> dict[str, Any]:
     """Flatten an execution (plus its workflow name) for the output schemas."""
-    view = {column.key: getattr(execution, column.key) for column in Execution.__table__.columns}
+    view = {name: getattr(execution, name) for name in (DETAIL_FIELDS if detail else LIST_FIELDS)}
     view["workflow_name"] = workflow_name
     view["waiting_for"] = (
         {
@@ -154,7 +172,7 @@ class Executions(MethodView):
 
 
 def _detail(execution: Execution) -> dict[str, Any]:
-    view = execution_view(execution)
+    view = execution_view(execution, detail=True)
     view["steps"] = service.get_steps(execution.id)
     return {"status": "ok", "execution": view}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from fluxolab import dispatch
 from fluxolab.common.pagination import Page, paginate
@@ -52,13 +53,17 @@ def _charge_quota(workspace_id: uuid.UUID) -> None:
         raise NotFound("Workspace nao encontrado.")
     period_start, limits = row
     limit = (limits or {}).get("executions")
-    stmt = update(Workspace).where(Workspace.id == workspace_id)
     if period_start + USAGE_PERIOD <= utcnow():
-        stmt = stmt.values(usage_period_start=utcnow(), executions_used=1)
-    else:
-        if limit is not None:
-            stmt = stmt.where(Workspace.executions_used < limit)
-        stmt = stmt.values(executions_used=Workspace.executions_used + 1)
+        db.session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id, Workspace.usage_period_start == period_start)
+            .values(usage_period_start=utcnow(), executions_used=0)
+            .execution_options(synchronize_session=False)
+        )
+    stmt = update(Workspace).where(Workspace.id == workspace_id)
+    if limit is not None:
+        stmt = stmt.where(Workspace.executions_used < limit)
+    stmt = stmt.values(executions_used=Workspace.executions_used + 1)
     result = db.session.execute(stmt.execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise PlanLimitExceeded(
@@ -162,6 +167,12 @@ def _filtered(workspace_id: uuid.UUID, filters: ExecutionFilters) -> Select[Exec
         select(Execution, Workflow.name)
         .join(Workflow, Workflow.id == Execution.workflow_id)
         .where(Execution.workspace_id == workspace_id)
+        .options(
+            defer(Execution.state),
+            defer(Execution.input_items),
+            defer(Execution.output_items),
+            defer(Execution.response),
+        )
     )
     if filters.workflow_id:
         stmt = stmt.where(Execution.workflow_id == filters.workflow_id)

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FLUXOLAB = Path(sys.executable).parent / "fluxolab"
 HOST = "127.0.0.1"
 PASSWORD = "correct-horse-battery"
-# at least: api + 2 gunicorn workers, worker + 2 pool processes, beat, flower
-EXPECTED_PROCESSES = 8
+# at least: api + 1 gunicorn worker, worker + 2 pool processes, beat, flower
+EXPECTED_PROCESSES = 7
 _STRIPPED = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI"}
 _STRIPPED |= {"JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS"}
 
