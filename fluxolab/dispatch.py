@@ -22,7 +22,15 @@ def send(task_name: str, *args: Any, countdown: float | None = None) -> bool:
     """
     celery = current_app.extensions["celery"]
     try:
-        celery.send_task(task_name, args=list(args), countdown=countdown, retry=False)
+        with celery.pool.acquire(block=True) as connection:
+            connection.ensure_connection(max_retries=0)  # one attempt: fail fast, no back-off
+            celery.send_task(
+                task_name,
+                args=list(args),
+                countdown=countdown,
+                retry=False,
+                connection=connection,
+            )
     except Exception as exc:  # kombu raises transport-specific connection errors
         log.warning("could not publish %s%r: %s", task_name, args, exc)
         return False

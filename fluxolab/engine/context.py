@@ -70,3 +70,5 @@ class RunContext:
     should_cancel: Callable[[], bool] = never_cancel
     on_checkpoint: Callable[[Checkpoint], None] | None = None
     services: Mapping[str, Any] = field(default_factory=dict)
+    # Exceptions that must escape ``run`` untouched (e.g. the worker's soft time limit)
+    fatal: tuple[type[BaseException], ...] = ()

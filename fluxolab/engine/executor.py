@@ -101,6 +101,8 @@ class Executor:
             result = node.type.run(call)
         except NodeError:
             raise
+        except self.ctx.fatal:
+            raise
         except Exception as exc:
             raise NodeError(
                 f"Unexpected error: {type(exc).__name__}: {exc}", "InternalError"

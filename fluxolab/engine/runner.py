@@ -167,6 +167,8 @@ class Runner:
             self.steps.append(outcome.step)
             self.unsaved.append(outcome.step)
             if outcome.error is not None:
+                if self.elapsed_s(self.ctx.now()) >= self.ctx.limits.run_timeout_s:
+                    return self._timed_out(node, "in")
                 return self.result(FAILED, failure(outcome.error.message, outcome.error.type, node))
             self._advance(node, outcome.outputs)
         return self.result(SUCCEEDED)
@@ -180,14 +182,18 @@ class Runner:
         if canceled:
             return self.result(CANCELED, failure("Execution was canceled", "Canceled", node))
         if self.elapsed_s(now) >= self.ctx.limits.run_timeout_s:
-            limit = self.ctx.limits.run_timeout_s
-            message = f"Execution timed out after {limit:g} s (before node '{node.name}')"
-            return self.result(TIMED_OUT, failure(message, "Timeout", node))
+            return self._timed_out(node, "before")
         if self.progress.runs >= self.ctx.limits.max_node_runs:
             limit = self.ctx.limits.max_node_runs
             message = f"Execution exceeded {limit} node runs (a runaway loop?)"
             return self.result(FAILED, failure(message, "LimitExceeded", node))
         return None
+
+    def _timed_out(self, node: CompiledNode, where: str) -> RunResult:
+        """The run's overall time ran out before or inside ``node``."""
+        limit = self.ctx.limits.run_timeout_s
+        message = f"Execution timed out after {limit:g} s ({where} node '{node.name}')"
+        return self.result(TIMED_OUT, failure(message, "Timeout", node))
 
     def _advance(self, node: CompiledNode, outputs: Outputs) -> None:
         """Record what the node emitted, route it downstream and checkpoint side effects."""
@@ -281,6 +287,8 @@ def run(
         return runner.go()
     except CallerError as exc:
         raise exc.original from None  # the caller's own hook failed: its error, not the run's
+    except ctx.fatal:
+        raise
     except Exception as exc:  # an engine defect must not take the worker down with it
         logger.exception("Engine error in execution %s", ctx.execution_id)
         return runner.result(FAILED, failure(f"Engine error: {exc!r}", "InternalError"))

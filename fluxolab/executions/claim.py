@@ -54,7 +54,7 @@ class Held:
     retry_after: float
 
 
-def _lock_workspace(workspace_id: uuid.UUID) -> None:
+def lock_workspace(workspace_id: uuid.UUID) -> None:
     """Serialise claims of one workspace (PostgreSQL advisory lock; SQLite serialises writes)."""
     if db.session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(workspace_id.bytes)
@@ -103,12 +103,34 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
         _end(execution.id, "failed", {"message": message, "type": "poison"})
         return None
     concurrency = int((limits or {}).get("concurrency") or DEFAULT_CONCURRENCY)
-    _lock_workspace(execution.workspace_id)
-    if execution.status == "queued" and running_count(execution.workspace_id) >= concurrency:
+    lock_workspace(execution.workspace_id)
+    if execution.status == "queued" and _must_wait(execution, concurrency):
         execution.deferred_at = now
         db.session.commit()
         return None
     return _take(execution, workflow_name, concurrency)
+
+
+def _must_wait(execution: Execution, concurrency: int) -> bool:
+    """A queued run waits while the workspace is at its limit or an older run already waits."""
+    running = (
+        select(func.count())
+        .select_from(Execution)
+        .where(Execution.workspace_id == execution.workspace_id, Execution.status == "running")
+        .scalar_subquery()
+    )
+    older_waiting = (
+        select(Execution.id)
+        .where(
+            Execution.workspace_id == execution.workspace_id,
+            Execution.status == "queued",
+            Execution.deferred_at.is_not(None),
+            Execution.created_at < execution.created_at,
+        )
+        .exists()
+    )
+    busy, behind = db.session.execute(select(running, older_waiting)).one()
+    return bool(busy >= concurrency or behind)
 
 
 def running_count(workspace_id: uuid.UUID) -> int:

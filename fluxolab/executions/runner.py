@@ -10,13 +10,22 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import insert, select, update
 
 from fluxolab import dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
-from fluxolab.executions.claim import Claim, ClaimedExecution, Held, claim, owned, renew_lease
+from fluxolab.executions.claim import (
+    Claim,
+    ClaimedExecution,
+    Held,
+    claim,
+    lock_workspace,
+    owned,
+    renew_lease,
+)
 from fluxolab.extensions import db
 from fluxolab.models import Execution, ExecutionStep, Workflow, WorkflowVersion, utcnow
 
@@ -130,6 +139,7 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
         limits=engine_limits(),
         trigger_node_id=execution.trigger_node_id,
         should_cancel=heartbeat,
+        fatal=(SoftTimeLimitExceeded,),
         sleep=heartbeat.sleep,
         on_checkpoint=_checkpointer(execution, writer),
     )
@@ -211,18 +221,21 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
             .where(Workflow.id == execution.workflow_id)
             .values(execution_count=Workflow.execution_count + 1, last_executed_at=utcnow())
         )
+    waiting = deferred_runs(execution.workspace_id, claimed.concurrency)
     db.session.commit()
-    publish_deferred(execution.workspace_id, claimed.concurrency)
+    for execution_id in waiting:
+        dispatch.send("executions.run", str(execution_id))
     return True
 
 
-def publish_deferred(workspace_id: uuid.UUID, slots: int) -> None:
-    """Publish the oldest runs the concurrency limit held back (FIFO within a workspace).
+def deferred_runs(workspace_id: uuid.UUID, slots: int) -> list[uuid.UUID]:
+    """Return the oldest runs the concurrency limit held back (FIFO within a workspace).
 
-    Publishes up to ``slots`` of them; each claim re-checks the limit, so extra messages
-    only defer again.
+    Takes the workspace lock until commit, so a concurrent claim cannot defer a run behind
+    this read; up to ``slots`` ids, each claim re-checks the limit.
     """
-    ids = (
+    lock_workspace(workspace_id)
+    return list(
         db.session.execute(
             select(Execution.id)
             .where(
@@ -232,13 +245,8 @@ def publish_deferred(workspace_id: uuid.UUID, slots: int) -> None:
             )
             .order_by(Execution.created_at)
             .limit(slots)
-        )
-        .scalars()
-        .all()
+        ).scalars()
     )
-    db.session.rollback()
-    for execution_id in ids:
-        dispatch.send("executions.run", str(execution_id))
 
 
 def _duration_ms(started: datetime | None, finished: datetime) -> int | None:

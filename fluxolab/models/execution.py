@@ -73,6 +73,13 @@ class Execution(IdMixin, Base):
         Index("ix_executions_workflow_id_created_at", "workflow_id", "created_at"),
         Index("ix_executions_workspace_id_status", "workspace_id", "status"),
         Index(
+            "ix_executions_deferred",
+            "workspace_id",
+            "created_at",
+            postgresql_where=text("status = 'queued' AND deferred_at IS NOT NULL"),
+            sqlite_where=text("status = 'queued' AND deferred_at IS NOT NULL"),
+        ),
+        Index(
             "ix_executions_retry_of_id",
             "retry_of_id",
             postgresql_where=text("retry_of_id IS NOT NULL"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 06:51:53.801811
+Create Date: 2026-11-26 07:10:46.682046
 
 """
 from alembic import op
@@ -95,6 +95,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_executions'))
     )
     with op.batch_alter_table('executions', schema=None) as batch_op:
+        batch_op.create_index('ix_executions_deferred', ['workspace_id', 'created_at'], unique=False, postgresql_where=sa.text("status = 'queued' AND deferred_at IS NOT NULL"), sqlite_where=sa.text("status = 'queued' AND deferred_at IS NOT NULL"))
         batch_op.create_index('ix_executions_retry_of_id', ['retry_of_id'], unique=False, postgresql_where=sa.text('retry_of_id IS NOT NULL'), sqlite_where=sa.text('retry_of_id IS NOT NULL'))
         batch_op.create_index('ix_executions_status_wait_until', ['status', 'wait_until'], unique=False, postgresql_where=sa.text("status IN ('queued', 'running', 'waiting')"), sqlite_where=sa.text("status IN ('queued', 'running', 'waiting')"))
         batch_op.create_index('ix_executions_workflow_id_created_at', ['workflow_id', 'created_at'], unique=False)
@@ -140,6 +141,7 @@ def downgrade():
         batch_op.drop_index('ix_executions_workflow_id_created_at')
         batch_op.drop_index('ix_executions_status_wait_until', postgresql_where=sa.text("status IN ('queued', 'running', 'waiting')"), sqlite_where=sa.text("status IN ('queued', 'running', 'waiting')"))
         batch_op.drop_index('ix_executions_retry_of_id', postgresql_where=sa.text('retry_of_id IS NOT NULL'), sqlite_where=sa.text('retry_of_id IS NOT NULL'))
+        batch_op.drop_index('ix_executions_deferred', postgresql_where=sa.text("status = 'queued' AND deferred_at IS NOT NULL"), sqlite_where=sa.text("status = 'queued' AND deferred_at IS NOT NULL"))
 
     op.drop_table('executions')
     op.drop_table('workflow_versions')

@@ -46,7 +46,7 @@ def run_code(call: NodeCall) -> Outputs:
     except SandboxError as exc:
         call.logs.extend(exc.logs)
         if exc.kind == "timeout" and limits.wall_seconds < call.ctx.limits.code.wall_seconds:
-            raise NodeTimeout(f"Code timed out after {limits.wall_seconds:g} s") from exc
+            raise NodeTimeout(f"Code timed out after {limits.wall_seconds:.1f} s") from exc
         raise NodeError(exc.message, "CodeError", kind=exc.kind) from exc
     call.logs.extend(result.logs)
     return {"main": result.items}

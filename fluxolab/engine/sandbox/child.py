@@ -267,9 +267,15 @@ def execute(code: str, items: list[Any]) -> Outcome:
     except ContractError as exc:
         return error_reply("runtime", str(exc))
     except BaseException as exc:  # user code may raise anything, SystemExit included
-        return error_reply("runtime", describe_exception(exc))
+        return error_reply("runtime", _process_limit_note(exc) + describe_exception(exc))
     del reserve
     return error_reply("memory") if exhausted else normalised
+
+
+def _process_limit_note(exc: BaseException) -> str:
+    """Name the process limit when starting a process or thread was refused by it."""
+    refused = isinstance(exc, BlockingIOError) or "can't start new thread" in str(exc)
+    return "Code exceeded its process limit: " if refused else ""
 
 
 def _split_channels() -> int:
