@@ -82,7 +82,8 @@ class Register(MethodView):
         """Create an account and its workspace
 
         Public. With `SIGNUP_ACCESS_TOKEN` set, `accessToken` must match it (403 otherwise).
-        A taken e-mail is a 409.
+        A taken e-mail is a 409. With `inviteToken` (from an invitation e-mail to this address)
+        the user joins that workspace instead of getting a new one.
         """
         user = service.register(
             body["email"],
@@ -90,6 +91,7 @@ class Register(MethodView):
             body["displayName"],
             body["avatarColor"],
             body["accessToken"],
+            body["inviteToken"],
         )
         return {"status": "created", "user": user}
 

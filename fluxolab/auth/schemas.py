@@ -44,6 +44,12 @@ class RegisterIn(BaseSchema):
     accessToken = fields.String(
         load_default=None, load_only=True, validate=validate.Length(max=256)
     )
+    inviteToken = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(max=256),
+        metadata={"description": "Token from a workspace invitation e-mail: join that workspace"},
+    )
 
 
 class RegisteredUserOut(Schema):

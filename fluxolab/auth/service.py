@@ -48,11 +48,17 @@ def _check_invite_code(given: str | None) -> None:
 
 
 def register(
-    email: str, password: str, display_name: str, avatar_color: str | None, access_token: str | None
+    email: str,
+    password: str,
+    display_name: str,
+    avatar_color: str | None,
+    access_token: str | None,
+    invite_token: str | None = None,
 ) -> User:
-    """Create a user and their workspace (or join the workspaces that invited them).
+    """Create a user and their workspace, or join the workspace whose invitation they hold.
 
-    Raises ``Forbidden`` for a wrong invite code and ``Conflict`` for a taken e-mail.
+    Raises ``Forbidden`` for a wrong invite code, ``Conflict`` for a taken e-mail and
+    ``NotFound`` for an invitation token that is not valid for this e-mail.
     """
     _check_invite_code(access_token)
     email = normalize_email(email)
@@ -68,9 +74,8 @@ def register(
     )
     db.session.add(user)
     db.session.flush()
-    invited_to = workspaces.accept_invitations(user)
-    if invited_to is not None:
-        user.default_workspace_id = invited_to
+    if invite_token:
+        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
     else:
         workspaces.provision_workspace(user)
     try:

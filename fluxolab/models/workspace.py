@@ -72,7 +72,7 @@ class WorkspaceMember(IdMixin, TimestampMixin, Base):
 
 
 class WorkspaceInvitation(IdMixin, TimestampMixin, Base):
-    """An e-mail invited to a workspace before having an account; accepted at registration."""
+    """An e-mail invited to a workspace; whoever proves the e-mail (the mailed token) joins."""
 
     __tablename__ = "workspace_invitations"
 
@@ -84,6 +84,7 @@ class WorkspaceInvitation(IdMixin, TimestampMixin, Base):
     )
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     __table_args__ = (UniqueConstraint("workspace_id", "email"),)
 

@@ -12,6 +12,8 @@ from fluxolab.common.schemas import MessageSchema, PageArgs
 from fluxolab.common.security import auth_required, current_actor
 from fluxolab.users import preferences, service
 from fluxolab.users.schemas import (
+    InvitationAcceptedOut,
+    InvitationAcceptIn,
     MemberAddedOut,
     MemberIn,
     MemberOut,
@@ -84,14 +86,15 @@ class Members(MethodView):
     @blp.arguments(MemberIn)
     @blp.response(201, MemberAddedOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Add a user by e-mail, or invite an e-mail without an account
+        """Invite an e-mail to the workspace with a role
 
-        Admin or owner; only an owner grants `owner` (403). An existing account is added at
-        once (`status: created`, 409 if already a member); another e-mail gets an invitation
-        (`status: invited`) accepted when it registers.
+        Admin or owner; only an owner grants `owner` (403); 409 when the e-mail is already a
+        member. The same answer whether or not the e-mail has an account: the invitation
+        e-mail carries a token, used at registration (`inviteToken`) or with
+        `POST /api/users/invitations/accept`.
         """
-        status, item = service.add_member(current_actor(), body["email"], body["role"])
-        return {"status": status, "member" if status == "created" else "invitation": item}
+        invitation = service.add_member(current_actor(), body["email"], body["role"])
+        return {"status": "invited", "invitation": invitation}
 
 
 @blp.route("/workspace-members/<uuid:user_id>")
@@ -117,6 +120,22 @@ class Member(MethodView):
         """
         service.remove_member(current_actor(), user_id)
         return {"status": "ok", "message": "Membro removido do workspace."}
+
+
+@blp.route("/invitations/accept")
+class AcceptInvitation(MethodView):
+    @auth_required()
+    @blp.arguments(InvitationAcceptIn)
+    @blp.response(200, InvitationAcceptedOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Accept a workspace invitation with the token from its e-mail
+
+        Any logged-in user whose e-mail the invitation was sent to; 404 for an unknown,
+        expired, used or someone else's token. Act in the joined workspace with the
+        `X-Workspace-Id` header.
+        """
+        accepted = service.accept_invitation(current_actor().user_id, body["token"])
+        return {"status": "ok", **accepted}
 
 
 @blp.route("/workspace-members/invitations/<uuid:invitation_id>")

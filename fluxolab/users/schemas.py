@@ -203,8 +203,21 @@ class MemberOut(Schema):
 
 
 class MemberAddedOut(Schema):
-    """``{status:"created", member}`` for an existing user, ``{status:"invited", invitation}``."""
+    """``{status:"invited", invitation}``."""
 
     status = fields.String()
-    member = fields.Nested(WorkspaceMemberSchema)
     invitation = fields.Nested(WorkspaceInvitationSchema)
+
+
+class InvitationAcceptIn(BaseSchema):
+    """The token from an invitation e-mail."""
+
+    token = fields.String(required=True, validate=validate.Length(min=10, max=256))
+
+
+class InvitationAcceptedOut(Schema):
+    """The workspace joined and the role held there."""
+
+    status = fields.String()
+    workspaceId = fields.UUID()
+    role = fields.String()

@@ -226,48 +226,54 @@ def _ensure_may_manage(actor: Actor, member: WorkspaceMember) -> None:
         raise Forbidden("Apenas um owner pode alterar ou remover outro owner.")
 
 
-def add_member(actor: Actor, email: str, role: str) -> tuple[str, dict[str, Any]]:
-    """Add an existing user (``("created", member)``) or invite the e-mail (``("invited", ...)``).
+def add_member(actor: Actor, email: str, role: str) -> dict[str, Any]:
+    """Invite an e-mail to the workspace; its owner joins by presenting the mailed token.
 
-    Raises ``Forbidden`` when a non-owner grants owner and ``Conflict`` for an existing member.
+    The answer is the same whether or not the e-mail has an account (no enumeration, no one
+    added without consent). Raises ``Forbidden`` when a non-owner grants owner and
+    ``Conflict`` when the e-mail already belongs to a member.
     """
     workspaces.check_role_value(role)
     workspaces.ensure_can_grant(actor.role, role)
     email = normalize_email(email)
-    user = find_user_by_email(email)
-    if user is None:
-        return "invited", _invite(actor, email, role)
-    exists = db.session.execute(
-        select(WorkspaceMember.id).where(
-            WorkspaceMember.workspace_id == actor.workspace_id,
-            WorkspaceMember.user_id == user.id,
-        )
+    member = db.session.execute(
+        select(WorkspaceMember.id)
+        .join(User, User.id == WorkspaceMember.user_id)
+        .where(WorkspaceMember.workspace_id == actor.workspace_id, User.email == email)
     ).first()
-    if exists is not None:
+    if member is not None:
         raise Conflict("Este usuario ja e membro do workspace.", code="already_member")
-    member = workspaces.add_member(actor.workspace_id, user.id, role, invited_by=actor.user_id)
-    if user.default_workspace_id is None:
-        user.default_workspace_id = actor.workspace_id
-    _commit_or_conflict("Este usuario ja e membro do workspace.", "already_member")
-    return "created", member_view(member, user)
-
-
-def _invite(actor: Actor, email: str, role: str) -> dict[str, Any]:
-    """Create or refresh the invitation, commit, then e-mail it (a mail failure is only logged)."""
-    invitation = workspaces.invite_email(actor.workspace_id, email, role, actor.user_id)
+    invitation, token = workspaces.invite_email(actor.workspace_id, email, role, actor.user_id)
     _commit_or_conflict("Convite ja enviado para este e-mail; tente novamente.", "conflict")
+    _mail_invitation(actor, invitation, token)
+    return invitation_view(invitation)
+
+
+def _mail_invitation(actor: Actor, invitation: WorkspaceInvitation, token: str) -> None:
+    """E-mail the invitation with its token (a mail failure is only logged)."""
     name = " ".join(workspaces.get_workspace(actor.workspace_id).name.split())  # one header line
     inviter = get_user(actor.user_id)
     sent = send_mail(
-        email,
+        invitation.email,
         f"Convite para o workspace {name} no FluxoLab",
         f"{inviter.display_name} convidou voce para o workspace '{name}' no FluxoLab "
-        f"com o papel '{role}'.\n\nCrie sua conta com este e-mail ({email}) para entrar no "
-        f"workspace. O convite vale ate {invitation.expires_at:%d/%m/%Y}.\n",
+        f"com o papel '{invitation.role}'.\n\nSeu codigo de convite: {token}\n\n"
+        "Sem conta: crie-a com este e-mail informando o codigo de convite. Ja tem conta: "
+        "aceite o convite com o codigo (POST /api/users/invitations/accept). "
+        f"O convite vale ate {invitation.expires_at:%d/%m/%Y}.\n",
     )
     if not sent:
         log.warning("invitation %s saved but its e-mail could not be sent", invitation.id)
-    return invitation_view(invitation)
+
+
+def accept_invitation(user_id: uuid.UUID, token: str) -> dict[str, Any]:
+    """Join the workspace of a mailed invitation addressed to the caller's e-mail."""
+    user = get_user(user_id)
+    invitation = workspaces.accept_invitation(user, token)
+    if user.default_workspace_id is None:
+        user.default_workspace_id = invitation.workspace_id
+    _commit_or_conflict("Este usuario ja e membro do workspace.", "already_member")
+    return {"workspaceId": invitation.workspace_id, "role": invitation.role}
 
 
 def change_role(actor: Actor, user_id: uuid.UUID, role: str) -> dict[str, Any]:

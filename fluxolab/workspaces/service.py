@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -99,23 +100,38 @@ def add_member(
     return member
 
 
-def accept_invitations(user: User) -> uuid.UUID | None:
-    """Turn pending invitations for the user's e-mail into memberships; return the first one."""
-    invitations = db.session.execute(
+def invitation_token_hash(token: str) -> str:
+    """Invitations store only the sha256 of their token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def accept_invitation(user: User, token: str) -> WorkspaceInvitation:
+    """Join the workspace of the invitation whose mailed token ``token`` is, as its role.
+
+    The token proves the e-mail; it must also be the user's. Raises ``NotFound`` for an
+    unknown, expired, accepted or someone else's invitation (one answer for all).
+    """
+    invitation = db.session.execute(
         select(WorkspaceInvitation)
         .where(
-            WorkspaceInvitation.email == user.email,
+            WorkspaceInvitation.token_hash == invitation_token_hash(token),
             WorkspaceInvitation.accepted_at.is_(None),
             WorkspaceInvitation.expires_at > utcnow(),
         )
-        .order_by(WorkspaceInvitation.created_at)
-    ).scalars()
-    first: uuid.UUID | None = None
-    for invitation in invitations:
+        .with_for_update()
+    ).scalar_one_or_none()
+    if invitation is None or invitation.email != user.email:
+        raise NotFound("Convite invalido ou expirado.", code="invalid_invitation")
+    already = db.session.execute(
+        select(WorkspaceMember.id).where(
+            WorkspaceMember.workspace_id == invitation.workspace_id,
+            WorkspaceMember.user_id == user.id,
+        )
+    ).first()
+    if already is None:
         add_member(invitation.workspace_id, user.id, invitation.role, invitation.invited_by)
-        invitation.accepted_at = utcnow()
-        first = first or invitation.workspace_id
-    return first
+    invitation.accepted_at = utcnow()
+    return invitation
 
 
 def get_workspace(workspace_id: uuid.UUID) -> Workspace:
@@ -157,8 +173,8 @@ def ensure_not_last_owner(member: WorkspaceMember) -> None:
 
 def invite_email(
     workspace_id: uuid.UUID, email: str, role: str, invited_by: uuid.UUID
-) -> WorkspaceInvitation:
-    """Create (or refresh) a pending invitation for an e-mail without an account."""
+) -> tuple[WorkspaceInvitation, str]:
+    """Create (or refresh, with a new token) a pending invitation; return it and its token."""
     invitation = db.session.execute(
         select(WorkspaceInvitation).where(
             WorkspaceInvitation.workspace_id == workspace_id, WorkspaceInvitation.email == email
@@ -171,4 +187,6 @@ def invite_email(
     invitation.invited_by = invited_by
     invitation.accepted_at = None
     invitation.expires_at = utcnow() + timedelta(days=INVITATION_DAYS)
-    return invitation
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = invitation_token_hash(token)
+    return invitation, token

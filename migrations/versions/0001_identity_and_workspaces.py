@@ -193,13 +193,15 @@ def upgrade():
     sa.Column('invited_by', sa.Uuid(), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['invited_by'], ['users.id'], name=op.f('fk_workspace_invitations_invited_by_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_workspace_invitations_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workspace_invitations')),
-    sa.UniqueConstraint('workspace_id', 'email', name=op.f('uq_workspace_invitations_workspace_id_email'))
+    sa.UniqueConstraint('workspace_id', 'email', name=op.f('uq_workspace_invitations_workspace_id_email')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_workspace_invitations_token_hash'))
     )
     with op.batch_alter_table('workspace_invitations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workspace_invitations_email'), ['email'], unique=False)

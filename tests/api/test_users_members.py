@@ -31,6 +31,29 @@ INVITATION_KEYS = {"id", "email", "role", "invitedAt", "expiresAt"}
 MEMBERS = "/api/users/workspace-members"
 
 
+def invitation_token(app: Flask, email: str) -> str:
+    """The token in the newest invitation e-mail sent to ``email`` (from the outbox)."""
+    import re
+    from email import message_from_bytes, policy
+
+    folder = Path(app.config["MAIL_OUTBOX_DIR"])
+    tokens = []
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] == email:
+            match = re.search(r"codigo de convite: (\S+)", message.get_content())
+            if match:
+                tokens.append(match.group(1))
+    assert tokens, f"no invitation e-mail for {email}"
+    return tokens[-1]
+
+
+def accept(client: FlaskClient, account: Account, token: str) -> Any:
+    return client.post(
+        "/api/users/invitations/accept", json={"token": token}, headers=account.headers
+    )
+
+
 def role_of(workspace_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
     db.session.expire_all()
     return db.session.execute(
@@ -132,7 +155,7 @@ def test_every_role_can_read(client: FlaskClient, role: str, path: str) -> None:
     [("viewer", False), ("editor", False), ("admin", True), ("owner", True)],
     ids=ROLES,
 )
-def test_only_admins_add_members(client: FlaskClient, role: str, allowed: bool) -> None:
+def test_only_admins_add_members(app: Flask, client: FlaskClient, role: str, allowed: bool) -> None:
     owner = make_account()
     actor = actor_with(owner, role)
     target = make_account()
@@ -140,8 +163,11 @@ def test_only_admins_add_members(client: FlaskClient, role: str, allowed: bool) 
         MEMBERS, json={"email": target.user.email, "role": "editor"}, headers=actor.headers
     )
     assert response.status_code == (201 if allowed else 403)
-    assert role_of(owner.workspace_id, target.user_id) == ("editor" if allowed else None)
-    if not allowed:
+    assert role_of(owner.workspace_id, target.user_id) is None  # never added without consent
+    if allowed:
+        assert accept(client, target, invitation_token(app, target.user.email)).status_code == 200
+        assert role_of(owner.workspace_id, target.user_id) == "editor"
+    else:
         assert response.get_json()["message"] == "Esta acao exige o papel 'admin' ou superior."
 
 
@@ -194,7 +220,9 @@ def test_only_admins_revoke_invitations(client: FlaskClient, role: str, allowed:
 # --- add / invite --------------------------------------------------------------------------
 
 
-def test_adding_an_existing_user_returns_the_member(client: FlaskClient) -> None:
+def test_inviting_an_existing_user_answers_like_any_invitation(
+    app: Flask, client: FlaskClient
+) -> None:
     owner = make_account()
     target = make_account(name="Carlos Lima")
     response = client.post(
@@ -202,11 +230,35 @@ def test_adding_an_existing_user_returns_the_member(client: FlaskClient) -> None
     )
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"status", "member"}
-    assert body["status"] == "created"
-    assert set(body["member"]) == MEMBER_KEYS
-    assert (body["member"]["id"], body["member"]["role"]) == (str(target.user_id), "editor")
-    assert body["member"]["displayName"] == "Carlos Lima"
+    assert set(body) == {"status", "invitation"}
+    assert body["status"] == "invited"
+    assert role_of(owner.workspace_id, target.user_id) is None
+
+
+def test_existing_user_joins_by_accepting_the_mailed_token_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner = make_account()
+    target = make_account()
+    client.post(MEMBERS, json={"email": target.user.email, "role": "editor"}, headers=owner.headers)
+    token = invitation_token(app, target.user.email)
+    response = accept(client, target, token)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok",
+        "workspaceId": str(owner.workspace_id),
+        "role": "editor",
+    }
+    assert role_of(owner.workspace_id, target.user_id) == "editor"
+    assert accept(client, target, token).status_code == 404
+
+
+def test_someone_elses_invitation_token_is_404(app: Flask, client: FlaskClient) -> None:
+    owner, target, thief = make_account(), make_account(), make_account()
+    client.post(MEMBERS, json={"email": target.user.email, "role": "admin"}, headers=owner.headers)
+    response = accept(client, thief, invitation_token(app, target.user.email))
+    assert response.status_code == 404
+    assert role_of(owner.workspace_id, thief.user_id) is None
 
 
 def test_adding_an_existing_member_is_409(client: FlaskClient) -> None:
@@ -261,13 +313,20 @@ def test_a_mail_failure_does_not_fail_the_invitation(
     assert len(client.get(MEMBERS, headers=owner.headers).get_json()["invitations"]) == 1
 
 
-def test_invited_email_joins_the_workspace_at_registration(client: FlaskClient) -> None:
+def test_invited_email_joins_the_workspace_at_registration_with_the_token(
+    app: Flask, client: FlaskClient
+) -> None:
     owner = make_account()
     email = unique_email("convite")
     client.post(MEMBERS, json={"email": email, "role": "editor"}, headers=owner.headers)
     registered = client.post(
         "/api/auth/register",
-        json={"email": email, "password": PASSWORD, "displayName": "Nova Pessoa"},
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "displayName": "Nova Pessoa",
+            "inviteToken": invitation_token(app, email),
+        },
     )
     assert registered.status_code == 201
     login = api_login(client, email)
@@ -275,6 +334,19 @@ def test_invited_email_joins_the_workspace_at_registration(client: FlaskClient) 
     body = client.get(MEMBERS, headers=owner.headers).get_json()
     assert [(m["email"], m["role"]) for m in body["members"]][-1] == (email, "editor")
     assert body["invitations"] == []
+
+
+def test_registering_an_invited_email_without_the_token_does_not_join(client: FlaskClient) -> None:
+    owner = make_account()
+    email = unique_email("convite")
+    client.post(MEMBERS, json={"email": email, "role": "admin"}, headers=owner.headers)
+    registered = client.post(
+        "/api/auth/register",
+        json={"email": email, "password": PASSWORD, "displayName": "Quem Chegou Antes"},
+    )
+    assert registered.status_code == 201
+    login = api_login(client, email)
+    assert login["user"]["workspaceId"] != str(owner.workspace_id)  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -310,13 +382,14 @@ def test_admin_cannot_grant_owner(client: FlaskClient, existing: bool) -> None:
     assert (body["total"], body["invitations"]) == (2, [])
 
 
-def test_owner_can_add_another_owner(client: FlaskClient) -> None:
+def test_owner_can_add_another_owner(app: Flask, client: FlaskClient) -> None:
     owner = make_account()
     target = make_account()
     response = client.post(
         MEMBERS, json={"email": target.user.email, "role": "owner"}, headers=owner.headers
     )
     assert response.status_code == 201
+    accept(client, target, invitation_token(app, target.user.email))
     assert role_of(owner.workspace_id, target.user_id) == "owner"
 
 
@@ -459,12 +532,20 @@ def test_removed_member_logs_into_their_other_workspace(client: FlaskClient) -> 
     assert login["user"]["workspaceId"] == str(own_workspace)  # type: ignore[index]
 
 
-def test_removed_invited_member_gets_a_new_workspace_at_login(client: FlaskClient) -> None:
+def test_removed_invited_member_gets_a_new_workspace_at_login(
+    app: Flask, client: FlaskClient
+) -> None:
     owner = make_account()
     email = unique_email()
     client.post(MEMBERS, json={"email": email, "role": "viewer"}, headers=owner.headers)
     client.post(
-        "/api/auth/register", json={"email": email, "password": PASSWORD, "displayName": "Sem Casa"}
+        "/api/auth/register",
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "displayName": "Sem Casa",
+            "inviteToken": invitation_token(app, email),
+        },
     )
     user_id = api_login(client, email)["user"]["id"]  # type: ignore[index]
     client.delete(f"{MEMBERS}/{user_id}", headers=owner.headers)
