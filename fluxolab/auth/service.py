@@ -14,7 +14,7 @@ from fluxolab.auth import tokens
 from fluxolab.auth.passwords import hash_password, verify_password
 from fluxolab.errors import Conflict, Forbidden, Unauthorized
 from fluxolab.extensions import db
-from fluxolab.models import User, utcnow
+from fluxolab.models import User, WorkspaceMember, utcnow
 from fluxolab.workspaces import service as workspaces
 
 INVALID_CREDENTIALS = "Credenciais invalidas."
@@ -117,9 +117,25 @@ def refresh(refresh_token: str) -> Login:
     user = db.session.get(User, user_id)
     if user is None:
         raise Unauthorized("Refresh token invalido.", code="token_invalid")
+    workspace_id = _still_member_of(user, workspace_id)
     pair = tokens.issue_tokens(user, session, workspace_id)
     db.session.commit()
     return Login(user=user, workspace_id=workspace_id, tokens=pair)
+
+
+def _still_member_of(user: User, workspace_id: uuid.UUID) -> uuid.UUID:
+    """Keep the token's workspace while the user belongs to it, else fall back to the default."""
+    member = db.session.execute(
+        select(WorkspaceMember.id).where(
+            WorkspaceMember.user_id == user.id, WorkspaceMember.workspace_id == workspace_id
+        )
+    ).first()
+    if member is not None:
+        return workspace_id
+    if user.default_workspace_id is None:
+        workspaces.provision_workspace(user)
+    assert user.default_workspace_id is not None
+    return user.default_workspace_id
 
 
 def logout(session_id: uuid.UUID) -> None:

@@ -112,3 +112,17 @@ def test_refresh_rotates_and_reuse_revokes_the_session(client: FlaskClient) -> N
     assert reuse.get_json()["code"] == "refresh_reused"
     after = client.get("/api/auth/me", headers={"Authorization": f"Bearer {new_token}"})
     assert after.status_code == 401
+
+
+def test_refresh_after_removal_from_the_workspace_moves_to_the_default_one(
+    client: FlaskClient,
+) -> None:
+    from tests.factories import make_member
+
+    owner = make_account()
+    member = make_member(owner, "editor")
+    client.delete(f"/api/users/workspace-members/{member.user_id}", headers=owner.headers)
+    body = client.post("/api/auth/refresh", json={"refreshToken": member.refresh_token}).get_json()
+    assert body["user"]["workspaceId"] != str(owner.workspace_id)
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200
