@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 
 from fluxolab import dispatch
 from fluxolab.executions.service import queue_resume
@@ -84,37 +84,53 @@ def resume_due_waits() -> int:
 
 
 def prune() -> int:
-    """Delete finished executions past the retention age or count, in batches; never unfinished."""
+    """Delete finished executions past the retention age or count, in batches; never unfinished.
+
+    The count rule finds, per workspace over the limit, the creation time of the newest run
+    to drop once (an index walk), then deletes older finished runs batch by batch.
+    """
     config = current_app.config
-    cutoff = utcnow() - timedelta(days=int(config["EXECUTION_RETENTION_DAYS"]))
     batch = int(config["EXECUTION_PRUNE_BATCH"])
+    finished = Execution.status.in_(FINISHED_STATUSES)
+    cutoff = utcnow() - timedelta(days=int(config["EXECUTION_RETENTION_DAYS"]))
     removed = _delete_batches(
-        select(Execution.id).where(
-            Execution.status.in_(FINISHED_STATUSES), Execution.created_at < cutoff
-        ),
-        batch,
+        select(Execution.id).where(finished, Execution.created_at < cutoff), batch
     )
     keep = int(config["EXECUTION_RETENTION_MAX_PER_WORKSPACE"])
-    ranked = (
-        select(
-            Execution.id,
-            func.row_number()
-            .over(partition_by=Execution.workspace_id, order_by=Execution.created_at.desc())
-            .label("rank"),
+    crowded = (
+        db.session.execute(
+            select(Execution.workspace_id)
+            .where(finished)
+            .group_by(Execution.workspace_id)
+            .having(func.count() > keep)
         )
-        .where(Execution.status.in_(FINISHED_STATUSES))
-        .subquery()
+        .scalars()
+        .all()
     )
-    removed += _delete_batches(select(ranked.c.id).where(ranked.c.rank > keep), batch)
+    for workspace_id in crowded:
+        oldest_kept = db.session.execute(
+            select(Execution.created_at)
+            .where(Execution.workspace_id == workspace_id, finished)
+            .order_by(Execution.created_at.desc())
+            .offset(keep - 1)
+            .limit(1)
+        ).scalar_one()
+        removed += _delete_batches(
+            select(Execution.id).where(
+                Execution.workspace_id == workspace_id,
+                finished,
+                Execution.created_at < oldest_kept,
+            ),
+            batch,
+        )
     return removed
 
 
-def _delete_batches(id_query: object, batch: int) -> int:
+def _delete_batches(id_query: Select[uuid.UUID], batch: int) -> int:
     total = 0
-    while True:
-        ids = db.session.execute(id_query.limit(batch)).scalars().all()  # type: ignore[attr-defined]
-        if not ids:
-            return total
+    while ids := db.session.execute(id_query.limit(batch)).scalars().all():
         db.session.execute(delete(Execution).where(Execution.id.in_(ids)))
         db.session.commit()
         total += len(ids)
+    db.session.commit()
+    return total
