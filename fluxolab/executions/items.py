@@ -1,9 +1,10 @@
-"""Normalise run input (a body of items or plain JSON) into engine items."""
+"""Validate run input at the API boundary; the engine's ``normalize_items`` shapes it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fluxolab.engine.runner import normalize_items
 from fluxolab.errors import ValidationFailed
 
 MAX_INPUT_ITEMS = 1000
@@ -15,10 +16,6 @@ def to_items(body: Any) -> list[dict[str, Any]]:
     Accepts nothing (one empty item), an object (one item), a list of objects, or a list of
     ``{"json": ...}`` items. Raises ``ValidationFailed`` for scalars or too many items.
     """
-    if body is None or body == {} or body == []:
-        return [{"json": {}}]
-    if isinstance(body, dict):
-        return [_item(body)]
     if isinstance(body, list):
         if len(body) > MAX_INPUT_ITEMS:
             raise ValidationFailed(
@@ -30,14 +27,9 @@ def to_items(body: Any) -> list[dict[str, Any]]:
                 "Cada item de entrada deve ser um objeto JSON.",
                 errors={"_body": ["Every item must be a JSON object."]},
             )
-        return [_item(entry) for entry in body]
-    raise ValidationFailed(
-        "A entrada deve ser um objeto JSON ou uma lista de objetos.",
-        errors={"_body": ["Must be an object or a list of objects."]},
-    )
-
-
-def _item(entry: dict[str, Any]) -> dict[str, Any]:
-    if set(entry) <= {"json", "binary"} and isinstance(entry.get("json"), dict):
-        return entry
-    return {"json": entry}
+    elif body is not None and not isinstance(body, dict):
+        raise ValidationFailed(
+            "A entrada deve ser um objeto JSON ou uma lista de objetos.",
+            errors={"_body": ["Must be an object or a list of objects."]},
+        )
+    return normalize_items(body)

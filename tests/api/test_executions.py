@@ -263,3 +263,30 @@ def test_approval_timeout_rejects(client: FlaskClient) -> None:
     assert run_execution(uuid.UUID(execution_id)) == "succeeded"
     steps = client.get(f"/api/executions/{execution_id}", headers=account.headers).get_json()
     assert steps["execution"]["steps"][-1]["nodeId"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("body", "items"),
+    [
+        (None, [{"json": {}}]),
+        ({"a": 1}, [{"json": {"a": 1}}]),
+        ([{"a": 1}, {"json": {"b": 2}}], [{"json": {"a": 1}}, {"json": {"b": 2}}]),
+    ],
+    ids=["empty", "object", "list"],
+)
+def test_run_input_becomes_items(client: FlaskClient, body: Any, items: list[Any]) -> None:
+    account = make_account()
+    execution_id = start(client, account, new_workflow(client, account, FIVE_NODES), body)
+    execution = db.session.get(Execution, uuid.UUID(execution_id))
+    assert execution is not None and execution.input_items == items
+
+
+@pytest.mark.parametrize(
+    "body", [5, "text", [1, 2], [{}] * 1001], ids=["int", "str", "scalars", "too-many"]
+)
+def test_run_input_that_is_not_objects_is_422(client: FlaskClient, body: Any) -> None:
+    account = make_account()
+    workflow_id = new_workflow(client, account, FIVE_NODES)
+    response = client.post(f"/api/workflows/{workflow_id}/run", json=body, headers=account.headers)
+    assert response.status_code == 422
+    assert db.session.query(Execution).count() == 0
