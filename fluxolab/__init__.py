@@ -78,6 +78,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _register_blueprints(app: Flask) -> None:
     from fluxolab.auth.routes import blp as auth_blp
     from fluxolab.cli import register_commands
+    from fluxolab.common.docs_assets import blp as docs_assets_blp
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.health.routes import blp as health_blp
@@ -86,4 +87,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (health_blp, auth_blp, users_blp, workflows_blp, executions_blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets_blp)
     register_commands(app)

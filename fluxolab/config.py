@@ -168,9 +168,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": env_str(
-            "SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
-        ),
+        "OPENAPI_SWAGGER_UI_URL": env_str("SWAGGER_UI_URL", "/api/docs/assets/"),
     }
     config.update(execution_settings())
     config.update(overrides)

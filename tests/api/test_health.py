@@ -106,3 +106,12 @@ def test_ready_is_503_naming_database_when_the_database_is_down(
 ) -> None:
     response = ready_of({**test_config, "SQLALCHEMY_DATABASE_URI": CLOSED_DATABASE})
     assert_not_ready(response, failing="database", healthy="broker")
+
+
+def test_swagger_ui_assets_are_served_locally(client: FlaskClient) -> None:
+    page = client.get("/api/docs").get_data(as_text=True)
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page
+    asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert "javascript" in asset.content_type
+    assert client.get("/api/docs/assets/../../config.py").status_code == 404
