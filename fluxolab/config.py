@@ -161,7 +161,6 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_OUTBOX_DIR": env_str("MAIL_OUTBOX_DIR", str(folder / "outbox")),
         "FRONTEND_LOGIN_URL": env_str("FRONTEND_LOGIN_URL", "/login"),
         "FLOWER_BASIC_AUTH": env_str("FLOWER_BASIC_AUTH") or local.get("FLOWER_BASIC_AUTH", ""),
-        "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         "API_TITLE": "FluxoLab API",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",
