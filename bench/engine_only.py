@@ -16,33 +16,15 @@ import sys
 import timeit
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fluxolab import engine  # noqa: E402
-from fluxolab.engine.storage import store_items  # noqa: E402
+from _support import RUN_INPUT, WORKFLOW
 
-WORKFLOW: dict[str, Any] = {
-    "nodes": [
-        {"id": "t", "type": "manual"},
-        {"id": "s1", "type": "set", "params": {"fields": [{"name": "n", "value": "{{ $json.n }}"}]}},
-        {
-            "id": "if",
-            "type": "if-condition",
-            "params": {"condition": "{{ $json.n }}", "operator": "greater", "value": 1},
-        },
-        {"id": "s2", "type": "set", "params": {"fields": [{"name": "big", "value": "yes"}]}},
-        {"id": "end", "type": "no-op"},
-    ],
-    "connections": [
-        {"from": "t", "to": "s1"},
-        {"from": "s1", "to": "if"},
-        {"from": "if", "to": "s2", "output": "true"},
-        {"from": "s2", "to": "end"},
-    ],
-}
-INPUT = [{"json": {"n": 5}}]
+from fluxolab import engine
+from fluxolab.engine.storage import store_items
+
+INPUT = [{"json": RUN_INPUT}]
 
 
 def run_once() -> engine.RunResult:
