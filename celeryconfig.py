@@ -53,8 +53,15 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 task_time_limit = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "900"))
 task_soft_time_limit = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "840"))
-task_send_sent_event = True
-worker_send_task_events = True
+# Task events feed Flower's task and throughput views (received/started/succeeded come from the
+# workers). "task-sent" events from the API are off: they cost the hot path a publish per run.
+task_send_sent_event = False
+worker_send_task_events = os.environ.get("CELERY_TASK_EVENTS", "true").lower() in {
+    "1",
+    "true",
+    "yes",
+    "on",
+}
 worker_hijack_root_logger = False
 
 task_default_queue = "executions"
