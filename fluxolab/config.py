@@ -123,7 +123,12 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FLUXOLAB_ENV": mode,
         "VAR_DIR": str(folder),
         "SQLALCHEMY_DATABASE_URI": _database_url(mode, folder),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping per checkout (a round trip on every transaction): a connection broken by a
+        # database restart fails once (503), SQLAlchemy then drops the whole pool by itself.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": env_bool("DATABASE_POOL_PRE_PING", False),
+            "pool_recycle": env_int("DATABASE_POOL_RECYCLE_SECONDS", 1800),
+        },
         "SQLALCHEMY_RECORD_QUERIES": False,
         "JWT_SECRET_KEY": _secret("JWT_SECRET_KEY", mode, local),
         "JWT_ALGORITHM": "HS256",
