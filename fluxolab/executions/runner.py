@@ -116,7 +116,7 @@ class StepWriter:
                 }
             )
             self.seq += 1
-        db.session.execute(insert(ExecutionStep).values(rows))  # one multi-row INSERT
+        db.session.execute(insert(ExecutionStep), rows)  # batched by insertmanyvalues
 
 
 def run_execution(execution_id: uuid.UUID) -> str | Held:
