@@ -243,6 +243,7 @@ def add_member(actor: Actor, email: str, role: str) -> dict[str, Any]:
     ).first()
     if member is not None:
         raise Conflict("Este usuario ja e membro do workspace.", code="already_member")
+    workspaces.ensure_seat_for(actor.workspace_id, email)
     invitation, token = workspaces.invite_email(actor.workspace_id, email, role, actor.user_id)
     _commit_or_conflict("Convite ja enviado para este e-mail; tente novamente.", "conflict")
     _mail_invitation(actor, invitation, token)

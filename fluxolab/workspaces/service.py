@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from fluxolab.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from fluxolab.errors import Conflict, Forbidden, NotFound, PlanLimitExceeded, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.models import (
     ROLES,
@@ -169,6 +169,44 @@ def ensure_not_last_owner(member: WorkspaceMember) -> None:
     """Refuse to demote or remove the only owner of a workspace."""
     if member.role == "owner" and count_owners(member.workspace_id) <= 1:
         raise Conflict("O workspace precisa de pelo menos um owner.")
+
+
+def ensure_seat_for(workspace_id: uuid.UUID, email: str) -> None:
+    """Refuse a new invitation when members plus other pending invitations fill the plan.
+
+    Locks the workspace row so concurrent invitations cannot both take the last seat.
+    Raises ``PlanLimitExceeded`` naming the plan's user limit.
+    """
+    row = db.session.execute(
+        select(Plan.limits)
+        .join(Workspace, Workspace.plan_id == Plan.id)
+        .where(Workspace.id == workspace_id)
+        .with_for_update(of=Workspace)
+    ).scalar_one()
+    limit = (row or {}).get("users")
+    if limit is None:
+        return
+    members = db.session.execute(
+        select(func.count())
+        .select_from(WorkspaceMember)
+        .where(WorkspaceMember.workspace_id == workspace_id)
+    ).scalar_one()
+    pending = db.session.execute(
+        select(func.count())
+        .select_from(WorkspaceInvitation)
+        .where(
+            WorkspaceInvitation.workspace_id == workspace_id,
+            WorkspaceInvitation.accepted_at.is_(None),
+            WorkspaceInvitation.expires_at > utcnow(),
+            WorkspaceInvitation.email != email,
+        )
+    ).scalar_one()
+    if members + pending >= limit:
+        raise PlanLimitExceeded(
+            f"O plano permite {limit} usuarios neste workspace (membros e convites pendentes); "
+            "faca upgrade do plano.",
+            code="plan_limit_users",
+        )
 
 
 def invite_email(

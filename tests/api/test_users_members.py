@@ -646,3 +646,18 @@ def test_a_member_of_both_workspaces_is_managed_per_workspace(client: FlaskClien
     assert role_of(owner_a.workspace_id, shared.user_id) is None
     assert role_of(owner_b.workspace_id, shared.user_id) == "editor"
     assert client.get("/api/users/profile", headers=shared.headers).status_code == 200
+
+
+def test_invitations_stop_at_the_plan_user_limit(client: FlaskClient) -> None:
+    owner = make_account()  # free plan: 3 users, the owner is one
+    first, second, third = unique_email(), unique_email(), unique_email()
+    for email in (first, second):
+        response = client.post(
+            MEMBERS, json={"email": email, "role": "viewer"}, headers=owner.headers
+        )
+        assert response.status_code == 201
+    refused = client.post(MEMBERS, json={"email": third, "role": "viewer"}, headers=owner.headers)
+    assert refused.status_code == 402
+    assert refused.get_json()["code"] == "plan_limit_users"
+    again = client.post(MEMBERS, json={"email": first, "role": "editor"}, headers=owner.headers)
+    assert again.status_code == 201  # re-sending a pending invitation takes no new seat
