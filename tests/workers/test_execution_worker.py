@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from bench._support import WORKFLOW
 from fluxolab.extensions import db
 from fluxolab.models import Execution, ExecutionStep, Workflow
 from tests.factories import make_account
@@ -18,29 +19,8 @@ from tests.workers.conftest import WorkerProcess, wait_for_status
 
 pytestmark = pytest.mark.worker
 
-FIVE_NODES = {
-    "nodes": [
-        {"id": "t", "type": "manual"},
-        {
-            "id": "s1",
-            "type": "set",
-            "params": {"fields": [{"name": "n", "value": "{{ $json.n }}"}]},
-        },
-        {
-            "id": "if",
-            "type": "if-condition",
-            "params": {"condition": "{{ $json.n }}", "operator": "greater", "value": 1},
-        },
-        {"id": "s2", "type": "set", "params": {"fields": [{"name": "big", "value": "yes"}]}},
-        {"id": "end", "type": "no-op"},
-    ],
-    "connections": [
-        {"from": "t", "to": "s1"},
-        {"from": "s1", "to": "if"},
-        {"from": "if", "to": "s2", "output": "true"},
-        {"from": "s2", "to": "end"},
-    ],
-}
+# The 5-node benchmark workflow (manual -> set -> if -> set -> no-op), defined once.
+FIVE_NODES = WORKFLOW
 
 SLOW_AFTER_SIDE_EFFECT = {
     "nodes": [
