@@ -3,23 +3,52 @@
 Every claim increments ``claim_token``; the claimed run passes it back on every later write
 (heartbeat, checkpoint, finish), so a worker whose lease was taken over can no longer write.
 ``deliveries`` counts claims since the run last started or resumed (poison detection).
+
+These statements run once or twice per execution, so they are built once at import (Core,
+bound parameters) instead of per call: building and cache-keying an ORM statement costs more
+CPU than PostgreSQL spends running it.
 """
 
 from __future__ import annotations
 
 import uuid
-import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from typing import cast as typed
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from fluxolab.extensions import db
 from fluxolab.models import Execution, Plan, Workflow, Workspace, utcnow
 
 DEFAULT_CONCURRENCY = 5
+
+_E = typed(Table, Execution.__table__)
+_OTHER = _E.alias("other")
+_W = typed(Table, Workspace.__table__)
+_P = typed(Table, Plan.__table__)
+_NOW = bindparam("now", type_=_E.c.started_at.type)
+_ID = bindparam("execution_id", type_=_E.c.id.type)
+_TOKEN = bindparam("token", type_=_E.c.claim_token.type)
 
 
 @dataclass(frozen=True)
@@ -44,7 +73,6 @@ class Claim:
 
     execution: ClaimedExecution
     workflow_name: str
-    concurrency: int
 
 
 @dataclass(frozen=True)
@@ -54,20 +82,117 @@ class Held:
     retry_after: float
 
 
-def lock_workspace(workspace_id: uuid.UUID) -> None:
-    """Serialise claims of one workspace (PostgreSQL advisory lock; SQLite serialises writes)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(workspace_id.bytes)
-        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+def _workspace_lock(workspace: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.pg_advisory_xact_lock(func.hashtextextended(cast(workspace, Text), 0))
 
 
-def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
-    db.session.execute(
-        update(Execution)
-        .where(Execution.id == execution_id, Execution.status.in_(("queued", "running")))
-        .values(status=status, finished_at=utcnow(), lease_expires_at=None, error=error)
+_LOCK_WORKSPACE = select(_workspace_lock(bindparam("workspace_id", type_=_E.c.workspace_id.type)))
+_LOCK_WORKSPACE_OF = select(_workspace_lock(_E.c.workspace_id)).where(_E.c.id == _ID)
+
+
+def lock_workspace(workspace_id: uuid.UUID | None = None, *, of: uuid.UUID | None = None) -> None:
+    """Serialise claims of one workspace until commit: by id, or ``of`` an execution's.
+
+    A PostgreSQL advisory lock; SQLite serialises writers anyway.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    if of is not None:
+        connection.execute(_LOCK_WORKSPACE_OF, {"execution_id": of})
+    else:
+        connection.execute(_LOCK_WORKSPACE, {"workspace_id": workspace_id})
+
+
+# The workspace's concurrency limit, from its plan (0 or missing: the default).
+_CONCURRENCY = (
+    select(
+        func.coalesce(func.nullif(_P.c.limits["concurrency"].as_integer(), 0), DEFAULT_CONCURRENCY)
     )
-    db.session.commit()
+    .select_from(_W.join(_P, _P.c.id == _W.c.plan_id))
+    .where(_W.c.id == _E.c.workspace_id)
+    .correlate(_E)
+    .scalar_subquery()
+)
+_RUNNING = (
+    select(func.count())
+    .select_from(_OTHER)
+    .where(_OTHER.c.workspace_id == _E.c.workspace_id, _OTHER.c.status == "running")
+    .correlate(_E)
+    .scalar_subquery()
+)
+# An older run of the workspace already waits for a slot: FIFO, this one waits behind it.
+_OLDER_DEFERRED = (
+    select(_OTHER.c.id)
+    .where(
+        _OTHER.c.workspace_id == _E.c.workspace_id,
+        _OTHER.c.status == "queued",
+        _OTHER.c.deferred_at.is_not(None),
+        _OTHER.c.created_at < _E.c.created_at,
+    )
+    .correlate(_E)
+    .exists()
+)
+_WORKFLOW_NAME = (
+    select(Workflow.name).where(Workflow.id == _E.c.workflow_id).correlate(_E).scalar_subquery()
+)
+
+
+def _take_statement(*conditions: ColumnElement[bool]) -> Update:
+    return (
+        update(_E)
+        .where(
+            _E.c.id == _ID,
+            or_(
+                _E.c.status == "queued",
+                and_(_E.c.status == "running", _E.c.lease_expires_at < _NOW),
+            ),
+            *conditions,
+        )
+        .values(
+            status="running",
+            started_at=func.coalesce(_E.c.started_at, _NOW),
+            deliveries=_E.c.deliveries + 1,
+            claim_token=_E.c.claim_token + 1,
+            lease_expires_at=bindparam("lease", type_=_E.c.lease_expires_at.type),
+            deferred_at=None,
+        )
+        .returning(
+            _E.c.workspace_id,
+            _E.c.workflow_id,
+            _E.c.workflow_version_id,
+            _E.c.mode,
+            _E.c.trigger_node_id,
+            _E.c.input_items,
+            _E.c.state,
+            _E.c.started_at,
+            _E.c.claim_token,
+            _WORKFLOW_NAME,
+        )
+    )
+
+
+# The common case in one statement: claimable, not canceled, not poison, and a free slot
+# with nobody older waiting (a running run whose lease expired already holds its slot).
+_TAKE_IF_ROOM = _take_statement(
+    _E.c.cancel_requested == false(),
+    _E.c.deliveries < bindparam("max_deliveries"),
+    or_(_E.c.status == "running", and_(_RUNNING < _CONCURRENCY, ~_OLDER_DEFERRED)),
+)
+_TAKE = _take_statement()
+_INSPECT = select(
+    _E.c.status,
+    _E.c.lease_expires_at,
+    _E.c.cancel_requested,
+    _E.c.deliveries,
+    _RUNNING.label("running"),
+    _CONCURRENCY.label("concurrency"),
+    _OLDER_DEFERRED.label("older_deferred"),
+).where(_E.c.id == _ID)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
 
 
 def claim(execution_id: uuid.UUID) -> Claim | Held | None:
@@ -77,60 +202,75 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     to do: unknown, finished, waiting, canceled, deferred by the workspace's concurrency
     limit, or failed as poison after ``EXECUTION_MAX_DELIVERIES`` deliveries.
     """
-    row = db.session.execute(
-        select(Execution, Workflow.name, Plan.limits)
-        .join(Workflow, Workflow.id == Execution.workflow_id)
-        .join(Workspace, Workspace.id == Execution.workspace_id)
-        .join(Plan, Plan.id == Workspace.plan_id)
-        .where(Execution.id == execution_id)
-    ).first()
     now = utcnow()
-    if row is None or row[0].status not in ("queued", "running"):
+    params = {
+        "execution_id": execution_id,
+        "now": now,
+        "lease": now + _lease(),
+        "max_deliveries": int(current_app.config["EXECUTION_MAX_DELIVERIES"]),
+    }
+    lock_workspace(of=execution_id)  # the counts below then see every committed claim
+    connection = db.session.connection()
+    row = connection.execute(_TAKE_IF_ROOM, params).first()
+    if row is None:
+        return _not_taken(params)
+    db.session.commit()
+    return _claimed(execution_id, row)
+
+
+def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
+    """Why the one-statement claim did not take the run, and what follows (lock still held)."""
+    execution_id, now = params["execution_id"], params["now"]
+    connection = db.session.connection()
+    state = connection.execute(_INSPECT, params).first()
+    if state is None or state.status not in ("queued", "running"):
         db.session.rollback()
         return None
-    execution, workflow_name, limits = row
-    if execution.status == "running" and (execution.lease_expires_at or now) > now:
+    if state.status == "running" and (state.lease_expires_at or now) > now:
         db.session.rollback()
-        return Held((execution.lease_expires_at - now).total_seconds() + 1)
-    if execution.cancel_requested:
-        _end(execution.id, "canceled", {"message": "Execucao cancelada."})
+        return Held((state.lease_expires_at - now).total_seconds() + 1)
+    if state.cancel_requested:
+        _end(execution_id, "canceled", {"message": "Execucao cancelada."})
         return None
-    if execution.deliveries >= int(current_app.config["EXECUTION_MAX_DELIVERIES"]):
+    if state.deliveries >= params["max_deliveries"]:
         message = (
-            f"A execucao falhou apos {execution.deliveries} tentativas de entrega "
+            f"A execucao falhou apos {state.deliveries} tentativas de entrega "
             "(o worker parou durante cada uma)."
         )
-        _end(execution.id, "failed", {"message": message, "type": "poison"})
+        _end(execution_id, "failed", {"message": message, "type": "poison"})
         return None
-    concurrency = int((limits or {}).get("concurrency") or DEFAULT_CONCURRENCY)
-    lock_workspace(execution.workspace_id)
-    if execution.status == "queued" and _must_wait(execution, concurrency):
-        execution.deferred_at = now
+    if state.status == "queued" and (state.running >= state.concurrency or state.older_deferred):
+        set_values(_E.c.id == _ID, {"deferred_at": now}, {"execution_id": execution_id})
         db.session.commit()
         return None
-    return _take(execution, workflow_name, concurrency)
+    row = connection.execute(_TAKE, params).first()  # a slot was freed in between
+    db.session.commit()
+    return None if row is None else _claimed(execution_id, row)
 
 
-def _must_wait(execution: Execution, concurrency: int) -> bool:
-    """A queued run waits while the workspace is at its limit or an older run already waits."""
-    running = (
-        select(func.count())
-        .select_from(Execution)
-        .where(Execution.workspace_id == execution.workspace_id, Execution.status == "running")
-        .scalar_subquery()
+def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
+    snapshot = ClaimedExecution(
+        id=execution_id,
+        workspace_id=row.workspace_id,
+        workflow_id=row.workflow_id,
+        workflow_version_id=row.workflow_version_id,
+        mode=row.mode,
+        trigger_node_id=row.trigger_node_id,
+        input_items=row.input_items,
+        state=row.state,
+        started_at=row.started_at,
+        token=row.claim_token,
     )
-    older_waiting = (
-        select(Execution.id)
-        .where(
-            Execution.workspace_id == execution.workspace_id,
-            Execution.status == "queued",
-            Execution.deferred_at.is_not(None),
-            Execution.created_at < execution.created_at,
-        )
-        .exists()
+    return Claim(snapshot, row[-1])
+
+
+def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
+    set_values(
+        and_(_E.c.id == _ID, _E.c.status.in_(("queued", "running"))),
+        {"status": status, "finished_at": utcnow(), "lease_expires_at": None, "error": error},
+        {"execution_id": execution_id},
     )
-    busy, behind = db.session.execute(select(running, older_waiting)).one()
-    return bool(busy >= concurrency or behind)
+    db.session.commit()
 
 
 def running_count(workspace_id: uuid.UUID) -> int:
@@ -138,73 +278,59 @@ def running_count(workspace_id: uuid.UUID) -> int:
     return int(
         db.session.execute(
             select(func.count())
-            .select_from(Execution)
-            .where(Execution.workspace_id == workspace_id, Execution.status == "running")
+            .select_from(_E)
+            .where(_E.c.workspace_id == workspace_id, _E.c.status == "running")
         ).scalar_one()
     )
 
 
-def _lease() -> timedelta:
-    return timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
+# The WHERE clause of every write a claimed run makes: still running, still its claim.
+OWNED = and_(_E.c.id == _ID, _E.c.status == "running", _E.c.claim_token == _TOKEN)
 
 
-def _take(execution: Execution, workflow_name: str, concurrency: int) -> Claim | None:
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Execution)
-        .where(
-            Execution.id == execution.id,
-            or_(
-                Execution.status == "queued",
-                and_(Execution.status == "running", Execution.lease_expires_at < now),
-            ),
-        )
-        .values(
-            status="running",
-            started_at=func.coalesce(Execution.started_at, now),
-            deliveries=Execution.deliveries + 1,
-            claim_token=Execution.claim_token + 1,
-            lease_expires_at=now + _lease(),
-            deferred_at=None,
-        )
-        .returning(Execution.started_at, Execution.claim_token)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if claimed is None:
-        db.session.commit()
-        return None
-    snapshot = ClaimedExecution(
-        id=execution.id,
-        workspace_id=execution.workspace_id,
-        workflow_id=execution.workflow_id,
-        workflow_version_id=execution.workflow_version_id,
-        mode=execution.mode,
-        trigger_node_id=execution.trigger_node_id,
-        input_items=execution.input_items,
-        state=execution.state,
-        started_at=claimed.started_at,
-        token=claimed.claim_token,
+@lru_cache(maxsize=64)
+def _set_statement(
+    where: ColumnElement[bool], columns: tuple[tuple[str, bool], ...], returning: Any
+) -> Update:
+    """``UPDATE executions SET <columns> WHERE <where>``, built once per shape.
+
+    ``None`` values are written as SQL NULL (as the ORM does), everything else is bound.
+    """
+    values = {
+        name: null() if is_none else bindparam(f"set_{name}", type_=_E.c[name].type)
+        for name, is_none in columns
+    }
+    statement = update(_E).where(where).values(values)
+    return statement.returning(returning) if returning is not None else statement
+
+
+def set_values(
+    where: ColumnElement[bool],
+    values: Mapping[str, Any],
+    params: Mapping[str, Any],
+    returning: Any = None,
+) -> Any:
+    """Run the cached UPDATE of ``values`` on the executions matching ``where``.
+
+    Returns the single returned value when ``returning`` is given, else the row count.
+    """
+    shape = tuple((name, value is None) for name, value in sorted(values.items()))
+    bound = {f"set_{name}": value for name, value in values.items() if value is not None}
+    result = db.session.connection().execute(
+        _set_statement(where, shape, returning), {**params, **bound}
     )
-    db.session.commit()
-    return Claim(snapshot, workflow_name, concurrency)
-
-
-def owned(execution_id: uuid.UUID, token: int) -> Any:
-    """The WHERE clause of every write a claimed run makes: still running, still its claim."""
-    return and_(
-        Execution.id == execution_id,
-        Execution.status == "running",
-        Execution.claim_token == token,
-    )
+    if returning is not None:
+        return result.scalar_one_or_none()
+    return result.rowcount
 
 
 def renew_lease(execution_id: uuid.UUID, token: int) -> bool:
     """Extend the lease; return ``True`` when the run must stop (canceled or taken over)."""
-    flag: Any = db.session.execute(
-        update(Execution)
-        .where(owned(execution_id, token))
-        .values(lease_expires_at=utcnow() + _lease())
-        .returning(Execution.cancel_requested)
-    ).scalar_one_or_none()
+    flag = set_values(
+        OWNED,
+        {"lease_expires_at": utcnow() + _lease()},
+        {"execution_id": execution_id, "token": token},
+        returning=_E.c.cancel_requested,
+    )
     db.session.commit()
     return flag is None or bool(flag)

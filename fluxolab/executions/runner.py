@@ -8,26 +8,36 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from fluxolab import dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
 from fluxolab.executions.claim import (
+    DEFAULT_CONCURRENCY,
+    OWNED,
     Claim,
     ClaimedExecution,
     Held,
     claim,
     lock_workspace,
-    owned,
     renew_lease,
+    set_values,
 )
 from fluxolab.extensions import db
-from fluxolab.models import Execution, ExecutionStep, Workflow, WorkflowVersion, utcnow
+from fluxolab.models import (
+    Execution,
+    ExecutionStep,
+    Plan,
+    Workflow,
+    WorkflowVersion,
+    Workspace,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
@@ -84,6 +94,29 @@ class Heartbeat:
             self()
 
 
+_E = cast(Table, Execution.__table__)
+_WF = cast(Table, Workflow.__table__)
+_INSERT_STEP = insert(cast(Table, ExecutionStep.__table__))
+_COUNT_RUN = (
+    update(_WF)
+    .where(_WF.c.id == bindparam("workflow_id", type_=_WF.c.id.type))
+    .values(
+        execution_count=_WF.c.execution_count + 1,
+        last_executed_at=bindparam("now", type_=_WF.c.last_executed_at.type),
+    )
+)
+# Whether a run of the same workspace waits for a slot (read after the workspace lock).
+_ANY_DEFERRED = select(
+    select(_E.c.id)
+    .where(
+        _E.c.workspace_id == bindparam("workspace_id", type_=_E.c.workspace_id.type),
+        _E.c.status == "queued",
+        _E.c.deferred_at.is_not(None),
+    )
+    .exists()
+)
+
+
 class StepWriter:
     """Appends step rows with a running sequence number (bulk insert per batch)."""
 
@@ -116,7 +149,7 @@ class StepWriter:
                 }
             )
             self.seq += 1
-        db.session.execute(insert(ExecutionStep), rows)  # batched by insertmanyvalues
+        db.session.connection().execute(_INSERT_STEP, rows)  # one batch (insertmanyvalues)
 
 
 def run_execution(execution_id: uuid.UUID) -> str | Held:
@@ -158,12 +191,12 @@ def _checkpointer(
     execution: ClaimedExecution, writer: StepWriter
 ) -> Callable[[engine.Checkpoint], None]:
     def save(checkpoint: engine.Checkpoint) -> None:
-        saved = db.session.execute(
-            update(Execution)
-            .where(owned(execution.id, execution.token))
-            .values(state={"engine": checkpoint.state, "seq": writer.seq + len(checkpoint.steps)})
+        saved = set_values(
+            OWNED,
+            {"state": {"engine": checkpoint.state, "seq": writer.seq + len(checkpoint.steps)}},
+            {"execution_id": execution.id, "token": execution.token},
         )
-        if saved.rowcount != 1:  # type: ignore[attr-defined]
+        if saved != 1:
             db.session.rollback()
             raise LeaseLost(f"execution {execution.id} was taken over by another worker")
         writer.write(checkpoint.steps)
@@ -203,38 +236,46 @@ def _final_values(claimed: Claim, result: engine.RunResult, seq: int) -> dict[st
 
 
 def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> bool:
-    """Persist the outcome if this worker still owns the run; return whether it did."""
+    """Persist the outcome if this worker still owns the run; return whether it did.
+
+    The workspace lock is taken first, so a claim that deferred a run because this one was
+    still running has committed before the check for deferred runs below.
+    """
     execution = claimed.execution
     pending = result.steps[result.checkpointed :]
     values = _final_values(claimed, result, writer.seq + len(pending))
-    done = db.session.execute(
-        update(Execution).where(owned(execution.id, execution.token)).values(**values)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    lock_workspace(execution.workspace_id)
+    done = set_values(OWNED, values, {"execution_id": execution.id, "token": execution.token})
+    if done != 1:
         db.session.rollback()
         log.warning("execution %s was taken over; dropping this worker's result", execution.id)
         return False
     writer.write(pending)
+    connection = db.session.connection()
     if result.status != "waiting":
-        db.session.execute(
-            update(Workflow)
-            .where(Workflow.id == execution.workflow_id)
-            .values(execution_count=Workflow.execution_count + 1, last_executed_at=utcnow())
-        )
-    waiting = deferred_runs(execution.workspace_id, claimed.concurrency)
+        connection.execute(_COUNT_RUN, {"workflow_id": execution.workflow_id, "now": utcnow()})
+    waiting: list[uuid.UUID] = []
+    if connection.execute(_ANY_DEFERRED, {"workspace_id": execution.workspace_id}).scalar():
+        waiting = deferred_runs(execution.workspace_id)
     db.session.commit()
     for execution_id in waiting:
         dispatch.send("executions.run", str(execution_id))
     return True
 
 
-def deferred_runs(workspace_id: uuid.UUID, slots: int) -> list[uuid.UUID]:
+def deferred_runs(workspace_id: uuid.UUID) -> list[uuid.UUID]:
     """Return the oldest runs the concurrency limit held back (FIFO within a workspace).
 
     Takes the workspace lock until commit, so a concurrent claim cannot defer a run behind
-    this read; up to ``slots`` ids, each claim re-checks the limit.
+    this read; as many ids as the limit has slots, each claim re-checks the limit.
     """
     lock_workspace(workspace_id)
+    limits = db.session.execute(
+        select(Plan.limits)
+        .join(Workspace, Workspace.plan_id == Plan.id)
+        .where(Workspace.id == workspace_id)
+    ).scalar()
+    slots = int((limits or {}).get("concurrency") or DEFAULT_CONCURRENCY)
     return list(
         db.session.execute(
             select(Execution.id)
