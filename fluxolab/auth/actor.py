@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from fluxolab.errors import NotFound, TokenRevoked, Unauthorized
 from fluxolab.extensions import db
@@ -45,6 +45,21 @@ def _workspace_id(header: str | None, claims: dict[str, Any]) -> uuid.UUID:
         raise NotFound("Workspace nao encontrado.") from exc
 
 
+# Every authenticated request runs this: built once, with bound parameters.
+_SESSION_AND_ROLE = (
+    select(AuthSession.revoked_at, AuthSession.expires_at, WorkspaceMember.role)
+    .join(User, User.id == AuthSession.user_id)
+    .outerjoin(
+        WorkspaceMember,
+        and_(
+            WorkspaceMember.user_id == User.id,
+            WorkspaceMember.workspace_id == bindparam("workspace_id"),
+        ),
+    )
+    .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
+)
+
+
 def resolve_actor(claims: dict[str, Any], workspace_header: str | None) -> Actor:
     """Load the caller with one query; revoked sessions and lost memberships are refused.
 
@@ -56,18 +71,14 @@ def resolve_actor(claims: dict[str, Any], workspace_header: str | None) -> Actor
     user_id = _uuid(claims.get("sub"), "sub")
     session_id = _uuid(claims.get("sid"), "sid")
     workspace_id = _workspace_id(workspace_header, claims)
-    row = db.session.execute(
-        select(AuthSession.revoked_at, AuthSession.expires_at, WorkspaceMember.role)
-        .join(User, User.id == AuthSession.user_id)
-        .outerjoin(
-            WorkspaceMember,
-            and_(
-                WorkspaceMember.user_id == User.id,
-                WorkspaceMember.workspace_id == workspace_id,
-            ),
+    row = (
+        db.session.connection()
+        .execute(
+            _SESSION_AND_ROLE,
+            {"session_id": session_id, "user_id": user_id, "workspace_id": workspace_id},
         )
-        .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
-    ).first()
+        .first()
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         raise TokenRevoked()
     if row.role is None:

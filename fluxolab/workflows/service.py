@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from fluxolab.common.pagination import Page, paginate
@@ -72,39 +72,22 @@ def _require_runnable(definition: Mapping[str, Any], what: str) -> None:
 
 _VERSION_ISSUES: dict[tuple[uuid.UUID, str], tuple[str, ...]] = {}
 _VERSION_ISSUES_MAX = 2048
+_DEFINITION_OF = select(WorkflowVersion.definition).where(WorkflowVersion.id == bindparam("id"))
 
 
-def version_issues(version: WorkflowVersion) -> list[str]:
-    """``runnable_issues`` of an immutable version, cached per process by id and checksum."""
-    key = (version.id, version.checksum)
+def version_issues(version_id: uuid.UUID, checksum: str) -> list[str]:
+    """``runnable_issues`` of an immutable version, cached per process by id and checksum.
+
+    The definition is only read on a cache miss: once per version and process.
+    """
+    key = (version_id, checksum)
     issues = _VERSION_ISSUES.get(key)
     if issues is None:
+        definition = db.session.execute(_DEFINITION_OF, {"id": version_id}).scalar_one()
         if len(_VERSION_ISSUES) >= _VERSION_ISSUES_MAX:
             _VERSION_ISSUES.clear()
-        issues = _VERSION_ISSUES[key] = tuple(runnable_issues(version.definition))
+        issues = _VERSION_ISSUES[key] = tuple(runnable_issues(definition))
     return list(issues)
-
-
-def get_runnable(
-    workspace_id: uuid.UUID, workflow_id: uuid.UUID
-) -> tuple[Workflow, WorkflowVersion]:
-    """Return a live workflow of the workspace with its current version, in one query."""
-    row = db.session.execute(
-        select(Workflow, WorkflowVersion)
-        .join(
-            WorkflowVersion,
-            (WorkflowVersion.workflow_id == Workflow.id)
-            & (WorkflowVersion.version == Workflow.version),
-        )
-        .where(
-            Workflow.id == workflow_id,
-            Workflow.workspace_id == workspace_id,
-            Workflow.deleted_at.is_(None),
-        )
-    ).first()
-    if row is None:
-        raise NotFound("Workflow nao encontrado.")
-    return row[0], row[1]
 
 
 def get_workflow(
