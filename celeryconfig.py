@@ -53,10 +53,12 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 task_time_limit = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "900"))
 task_soft_time_limit = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "840"))
-# Task events feed Flower's task and throughput views (received/started/succeeded come from the
-# workers). "task-sent" events from the API are off: they cost the hot path a publish per run.
+# Task events feed Flower's task and throughput views. Workers start with them off: a running
+# Flower switches them on every few seconds (`celery control enable_events`), so they cost
+# the hot path (three publishes per task) only while someone watches. "task-sent" events from
+# the API stay off: they would cost every run request a publish.
 task_send_sent_event = False
-worker_send_task_events = os.environ.get("CELERY_TASK_EVENTS", "true").lower() in {
+worker_send_task_events = os.environ.get("CELERY_TASK_EVENTS", "false").lower() in {
     "1",
     "true",
     "yes",

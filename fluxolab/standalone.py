@@ -171,7 +171,7 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
         "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
     ]  # fmt: skip
     worker = [
-        *celery, "worker", "-Q", ",".join(TASK_QUEUES), "--concurrency", "2",
+        *celery, "worker", "-Q", ",".join(TASK_QUEUES), "--pool", "prefork", "--concurrency", "2",
         "--loglevel", "INFO", "--hostname", f"standalone-{os.getpid()}@%h",
         "--without-mingle", "--without-gossip",
     ]  # fmt: skip

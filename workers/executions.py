@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -27,7 +32,8 @@ def run(self: Task, execution_id: str) -> str:
     """
     run_id = uuid.UUID(execution_id)
     try:
-        outcome = runner.run_execution(run_id)
+        with soft_time_limit(self.app.conf.task_soft_time_limit):
+            outcome = runner.run_execution(run_id)
     except SoftTimeLimitExceeded:
         runner.fail_running(run_id, "timed_out", "A execucao excedeu o tempo do worker.", "timeout")
         outcome = "timed_out"
@@ -46,3 +52,27 @@ def run(self: Task, execution_id: str) -> str:
         raise self.retry(countdown=outcome.retry_after)
     log.info("execution %s: %s", execution_id, outcome)
     return outcome
+
+
+@contextmanager
+def soft_time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ``SoftTimeLimitExceeded`` in the task after ``seconds``, whatever the pool.
+
+    Celery enforces time limits only in prefork pools; execution workers run ``--pool solo``
+    (one process per core), where this interval timer (``SIGALRM``) keeps the same limit.
+    Outside the main thread (the ``threads`` pool) signals cannot be used: no limit.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SoftTimeLimitExceeded(f"task exceeded its soft time limit of {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -25,10 +25,13 @@ FINISHED = {"succeeded", "failed", "canceled", "timed_out", "waiting"}
 class WorkerProcess:
     """A ``celery -A workers worker`` subprocess in its own process group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, concurrency: int = 1, pool: str = "prefork"
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self.concurrency = concurrency
+        self.pool = pool
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -42,7 +45,7 @@ class WorkerProcess:
                 "workers",
                 "worker",
                 "--pool",
-                "prefork",
+                self.pool,
                 "--concurrency",
                 str(self.concurrency),
                 "-Q",
@@ -107,9 +110,10 @@ def start_worker(
     redis.Redis.from_url(redis_url).flushdb()
     started: list[WorkerProcess] = []
 
-    def start(concurrency: int = 1, **extra_env: str) -> WorkerProcess:
+    def start(concurrency: int = 1, pool: str = "prefork", **extra_env: str) -> WorkerProcess:
         env = {**worker_env, **extra_env}
-        worker = WorkerProcess(env, tmp_path / f"worker{len(started)}.log", concurrency).start()
+        log_path = tmp_path / f"worker{len(started)}.log"
+        worker = WorkerProcess(env, log_path, concurrency, pool).start()
         started.append(worker)
         return worker
 

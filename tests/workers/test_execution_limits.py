@@ -184,10 +184,11 @@ def test_run_timeout_inside_a_node_ends_the_execution_timed_out(
 
 
 @pytest.mark.worker
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
 def test_task_soft_time_limit_ends_the_execution_timed_out(
-    app: Flask, start_worker: Callable[..., WorkerProcess]
+    app: Flask, start_worker: Callable[..., WorkerProcess], pool: str
 ) -> None:
-    start_worker(CELERY_TASK_SOFT_TIME_LIMIT="1", CELERY_TASK_TIME_LIMIT="10")
+    start_worker(pool=pool, CELERY_TASK_SOFT_TIME_LIMIT="1", CELERY_TASK_TIME_LIMIT="10")
     account, workflow_id = create_workflow(
         app, code_then_no_op("import time\ntime.sleep(2)\nreturn items")
     )

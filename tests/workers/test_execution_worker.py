@@ -72,10 +72,11 @@ def steps_of(app: Flask, execution_id: uuid.UUID) -> list[str]:
         return [step.node_id for step in rows.order_by(ExecutionStep.seq)]
 
 
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
 def test_manual_run_succeeds_through_the_worker(
-    app: Flask, start_worker: Callable[..., WorkerProcess]
+    app: Flask, start_worker: Callable[..., WorkerProcess], pool: str
 ) -> None:
-    start_worker()
+    start_worker(pool=pool)
     account, workflow_id = create_workflow(app, FIVE_NODES)
     execution_id = run(app, account, workflow_id, {"n": 5})
     execution = wait_for_status(app, execution_id)
@@ -116,16 +117,17 @@ def _wait_running(app: Flask, execution_id: uuid.UUID, deliveries: int) -> None:
     raise AssertionError(f"execution never ran delivery {deliveries}")
 
 
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
 def test_worker_killed_mid_run_finishes_exactly_once_after_redelivery(
-    app: Flask, start_worker: Callable[..., WorkerProcess]
+    app: Flask, start_worker: Callable[..., WorkerProcess], pool: str
 ) -> None:
-    first = start_worker()
+    first = start_worker(pool=pool)
     account, workflow_id = create_workflow(app, SLOW_AFTER_SIDE_EFFECT)
     execution_id = run(app, account, workflow_id)
     _wait_running(app, execution_id, 1)
     time.sleep(1.0)  # inside the slow code node, after the side effect was checkpointed
     first.kill(signal.SIGKILL)
-    start_worker()
+    start_worker(pool=pool)
     execution = wait_for_status(app, execution_id, timeout=45)
     assert execution.status == "succeeded", execution.error
     assert execution.deliveries == 2
