@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench._support import RUN_INPUT, WORKFLOW
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]  # a hang guard; the module takes ~40 s
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,6 +195,30 @@ def test_me_returns_the_logged_in_user_over_http(system: System, account: dict[s
     body = response.json()
     assert body["status"] == "ok"
     assert (body["user"]["id"], body["user"]["email"]) == (account["id"], account["email"])
+
+
+def test_workflow_runs_through_the_worker_on_sqlite_and_the_filesystem_broker(
+    system: System, account: dict[str, str]
+) -> None:
+    headers = {"Authorization": f"Bearer {account['token']}"}
+    with httpx.Client(base_url=f"{system.api}/api", headers=headers, timeout=15) as client:
+        created = client.post("/workflows", json={"name": "e2e", "definition": WORKFLOW})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["workflow"]["id"]
+        accepted = client.post(f"/workflows/{workflow_id}/run", json=RUN_INPUT)
+        assert accepted.status_code == 202, accepted.text
+        execution_id = accepted.json()["executionId"]
+        deadline = time.monotonic() + 30
+        while (execution := client.get(f"/executions/{execution_id}").json()["execution"])[
+            "status"
+        ] in {"queued", "running"}:
+            assert time.monotonic() < deadline, execution
+            time.sleep(0.2)
+        listed = client.get("/workflows", params={"search": "e2e"}).json()
+
+    assert execution["status"] == "succeeded", execution
+    assert [step["nodeId"] for step in execution["steps"]] == ["t", "s1", "if", "s2", "end"]
+    assert [w["executionCount"] for w in listed["workflows"] if w["id"] == workflow_id] == [1]
 
 
 def test_docs_serve_swagger_html_and_openapi_json(system: System) -> None:
