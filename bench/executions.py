@@ -199,6 +199,8 @@ class Stack:
             PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
         )
+        if self.args.task_events:
+            env["CELERY_TASK_EVENTS"] = "true"
         return env
 
     def create_database(self) -> None:
@@ -606,6 +608,7 @@ def header(stack: Stack, facts: dict[str, str]) -> list[str]:
         f"{args.api_workers} workers x {args.api_threads} threads; worker = celery "
         + ("solo" if args.pool == "solo" else f"{args.pool} x {args.concurrency}")
         + (f" in each of {args.worker_processes} workers" if args.worker_processes > 1 else "")
+        + (", task events on" if args.task_events else ", task events off")
         + "; load generator = this process "
         f"({args.connections} keep-alive connections in saturation)",
         f"code: {code_revision()}",
@@ -785,6 +788,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--pool", default="solo", help="celery pool: solo, prefork, threads (solo)")
     add("--concurrency", type=int, default=1, help="celery pool size; solo: 1 (1)")
     add("--worker-processes", type=int, default=2, help="celery worker processes (2)")
+    add("--task-events", action="store_true", help="workers send task events, as with Flower")
     add("--timeout", type=float, default=300.0, help="max seconds to wait for a phase (300)")
     add("--profile", metavar="DIR", help="also profile API and worker with py-spy into DIR")
     add("--py-spy", default="py-spy", help="py-spy executable (py-spy)")
