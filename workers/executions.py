@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from sqlalchemy.exc import OperationalError
 
 from fluxolab.executions import runner
@@ -54,15 +55,30 @@ def run(self: Task, execution_id: str) -> str:
     return outcome
 
 
+_pool_enforces_limits = False
+
+
+@worker_init.connect
+def _note_pool(sender: Any = None, **_: Any) -> None:
+    """Prefork pools get Celery's own time limits (their processes inherit this flag)."""
+    global _pool_enforces_limits
+    _pool_enforces_limits = "prefork" in str(getattr(sender, "pool_cls", "")).lower()
+
+
 @contextmanager
 def soft_time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise ``SoftTimeLimitExceeded`` in the task after ``seconds``, whatever the pool.
+    """Raise ``SoftTimeLimitExceeded`` in the task after ``seconds`` where Celery would not.
 
     Celery enforces time limits only in prefork pools; execution workers run ``--pool solo``
     (one process per core), where this interval timer (``SIGALRM``) keeps the same limit.
+    In a prefork child it does nothing (a second timer could interrupt the timeout handling).
     Outside the main thread (the ``threads`` pool) signals cannot be used: no limit.
     """
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if (
+        not seconds
+        or _pool_enforces_limits
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 

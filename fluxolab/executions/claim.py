@@ -22,6 +22,7 @@ from typing import cast as typed
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
+    Exists,
     Row,
     Table,
     Text,
@@ -121,18 +122,26 @@ _RUNNING = (
     .correlate(_E)
     .scalar_subquery()
 )
-# An older run of the workspace already waits for a slot: FIFO, this one waits behind it.
-_OLDER_DEFERRED = (
-    select(_OTHER.c.id)
-    .where(
-        _OTHER.c.workspace_id == _E.c.workspace_id,
-        _OTHER.c.status == "queued",
-        _OTHER.c.deferred_at.is_not(None),
-        _OTHER.c.created_at < _E.c.created_at,
+
+
+def _deferred_in_workspace(*conditions: ColumnElement[bool]) -> Exists:
+    return (
+        select(_OTHER.c.id)
+        .where(
+            _OTHER.c.workspace_id == _E.c.workspace_id,
+            _OTHER.c.status == "queued",
+            _OTHER.c.deferred_at.is_not(None),
+            *conditions,
+        )
+        .correlate(_E)
+        .exists()
     )
-    .correlate(_E)
-    .exists()
-)
+
+
+# A run of the execution's workspace waits for a slot (read by finish, after the lock).
+DEFERRED_IN_WORKSPACE = _deferred_in_workspace()
+# An older run of the workspace already waits for a slot: FIFO, this one waits behind it.
+_OLDER_DEFERRED = _deferred_in_workspace(_OTHER.c.created_at < _E.c.created_at)
 _WORKFLOW_NAME = (
     select(Workflow.name).where(Workflow.id == _E.c.workflow_id).correlate(_E).scalar_subquery()
 )
@@ -240,7 +249,7 @@ def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
         _end(execution_id, "failed", {"message": message, "type": "poison"})
         return None
     if state.status == "queued" and (state.running >= state.concurrency or state.older_deferred):
-        set_values(_E.c.id == _ID, {"deferred_at": now}, {"execution_id": execution_id})
+        set_values(_BY_ID, {"deferred_at": now}, {"execution_id": execution_id})
         db.session.commit()
         return None
     row = connection.execute(_TAKE, params).first()  # a slot was freed in between
@@ -266,7 +275,7 @@ def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
 
 def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
     set_values(
-        and_(_E.c.id == _ID, _E.c.status.in_(("queued", "running"))),
+        _UNFINISHED_BY_ID,
         {"status": status, "finished_at": utcnow(), "lease_expires_at": None, "error": error},
         {"execution_id": execution_id},
     )
@@ -284,7 +293,10 @@ def running_count(workspace_id: uuid.UUID) -> int:
     )
 
 
-# The WHERE clause of every write a claimed run makes: still running, still its claim.
+# WHERE clauses of ``set_values`` (module constants: its statement cache is keyed by them).
+_BY_ID = _E.c.id == _ID
+_UNFINISHED_BY_ID = and_(_E.c.id == _ID, _E.c.status.in_(("queued", "running")))
+# Every write a claimed run makes: still running, still its claim.
 OWNED = and_(_E.c.id == _ID, _E.c.status == "running", _E.c.claim_token == _TOKEN)
 
 
@@ -294,7 +306,8 @@ def _set_statement(
 ) -> Update:
     """``UPDATE executions SET <columns> WHERE <where>``, built once per shape.
 
-    ``None`` values are written as SQL NULL (as the ORM does), everything else is bound.
+    ``where`` must be a module-level clause (the cache compares it by identity). ``None``
+    values are written as SQL NULL (as the ORM does), everything else is bound.
     """
     values = {
         name: null() if is_none else bindparam(f"set_{name}", type_=_E.c[name].type)

@@ -19,6 +19,7 @@ from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
 from fluxolab.executions.claim import (
     DEFAULT_CONCURRENCY,
+    DEFERRED_IN_WORKSPACE,
     OWNED,
     Claim,
     ClaimedExecution,
@@ -96,7 +97,10 @@ class Heartbeat:
 
 _E = cast(Table, Execution.__table__)
 _WF = cast(Table, Workflow.__table__)
-_INSERT_STEP = insert(cast(Table, ExecutionStep.__table__))
+_STEPS = cast(Table, ExecutionStep.__table__)
+# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT ("insertmanyvalues")
+# instead of one INSERT per step.
+_INSERT_STEP = insert(_STEPS).returning(_STEPS.c.id)
 _COUNT_RUN = (
     update(_WF)
     .where(_WF.c.id == bindparam("workflow_id", type_=_WF.c.id.type))
@@ -106,15 +110,6 @@ _COUNT_RUN = (
     )
 )
 # Whether a run of the same workspace waits for a slot (read after the workspace lock).
-_ANY_DEFERRED = select(
-    select(_E.c.id)
-    .where(
-        _E.c.workspace_id == bindparam("workspace_id", type_=_E.c.workspace_id.type),
-        _E.c.status == "queued",
-        _E.c.deferred_at.is_not(None),
-    )
-    .exists()
-)
 
 
 class StepWriter:
@@ -245,8 +240,9 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
     pending = result.steps[result.checkpointed :]
     values = _final_values(claimed, result, writer.seq + len(pending))
     lock_workspace(execution.workspace_id)
-    done = set_values(OWNED, values, {"execution_id": execution.id, "token": execution.token})
-    if done != 1:
+    params = {"execution_id": execution.id, "token": execution.token}
+    deferred = set_values(OWNED, values, params, returning=DEFERRED_IN_WORKSPACE)
+    if deferred is None:
         db.session.rollback()
         log.warning("execution %s was taken over; dropping this worker's result", execution.id)
         return False
@@ -254,9 +250,7 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
     connection = db.session.connection()
     if result.status != "waiting":
         connection.execute(_COUNT_RUN, {"workflow_id": execution.workflow_id, "now": utcnow()})
-    waiting: list[uuid.UUID] = []
-    if connection.execute(_ANY_DEFERRED, {"workspace_id": execution.workspace_id}).scalar():
-        waiting = deferred_runs(execution.workspace_id)
+    waiting = deferred_runs(execution.workspace_id) if deferred else []
     db.session.commit()
     for execution_id in waiting:
         dispatch.send("executions.run", str(execution_id))

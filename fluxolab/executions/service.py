@@ -153,7 +153,7 @@ def create_execution(
         if idempotency_key is None:
             raise
         return _by_idempotency_key(workspace_id, idempotency_key)
-    execution = Execution(**values)
+    execution = Execution(**values, **dict.fromkeys(_E.columns.keys() - values.keys()))
     make_transient_to_detached(execution)  # as if loaded: no query to build the answer
     publish(execution)
     return execution
