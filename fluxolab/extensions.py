@@ -13,6 +13,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 
+from fluxolab import broker
 from fluxolab.models.base import Base
 
 
@@ -42,6 +43,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object("celeryconfig")
     celery_app.conf.update(app.config.get("CELERY", {}))
+    if str(celery_app.conf.broker_url).startswith("redis://"):
+        celery_app.conf.broker_transport = broker.TRANSPORT
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
