@@ -27,6 +27,8 @@ def send(task_name: str, *args: Any, countdown: float | None = None) -> bool:
             celery.send_task(
                 task_name,
                 args=list(args),
+                argsrepr=repr(list(args)),  # ids only: Celery's bounded saferepr is not needed
+                kwargsrepr="{}",
                 countdown=countdown,
                 retry=False,
                 connection=connection,
