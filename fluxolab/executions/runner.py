@@ -95,21 +95,21 @@ class Heartbeat:
             self()
 
 
-_E = cast(Table, Execution.__table__)
 _WF = cast(Table, Workflow.__table__)
 _STEPS = cast(Table, ExecutionStep.__table__)
 # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT ("insertmanyvalues")
 # instead of one INSERT per step.
 _INSERT_STEP = insert(_STEPS).returning(_STEPS.c.id)
+# A run is not an edit: ``updated_at`` keeps its value (its column would bump it).
 _COUNT_RUN = (
     update(_WF)
     .where(_WF.c.id == bindparam("workflow_id", type_=_WF.c.id.type))
     .values(
         execution_count=_WF.c.execution_count + 1,
         last_executed_at=bindparam("now", type_=_WF.c.last_executed_at.type),
+        updated_at=_WF.c.updated_at,
     )
 )
-# Whether a run of the same workspace waits for a slot (read after the workspace lock).
 
 
 class StepWriter:
@@ -249,7 +249,8 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
     writer.write(pending)
     connection = db.session.connection()
     if result.status != "waiting":
-        connection.execute(_COUNT_RUN, {"workflow_id": execution.workflow_id, "now": utcnow()})
+        run_ended = {"workflow_id": execution.workflow_id, "now": values["finished_at"]}
+        connection.execute(_COUNT_RUN, run_ended)
     waiting = deferred_runs(execution.workspace_id) if deferred else []
     db.session.commit()
     for execution_id in waiting:

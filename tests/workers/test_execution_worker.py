@@ -78,6 +78,8 @@ def test_manual_run_succeeds_through_the_worker(
 ) -> None:
     start_worker(pool=pool)
     account, workflow_id = create_workflow(app, FIVE_NODES)
+    with app.app_context():
+        edited = db.session.get(Workflow, workflow_id).updated_at  # type: ignore[union-attr]
     execution_id = run(app, account, workflow_id, {"n": 5})
     execution = wait_for_status(app, execution_id)
     assert execution.status == "succeeded", execution.error
@@ -86,6 +88,8 @@ def test_manual_run_succeeds_through_the_worker(
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None and workflow.execution_count == 1
+        assert workflow.last_executed_at == execution.finished_at
+        assert workflow.updated_at == edited  # a run is not an edit
 
 
 def test_second_delivery_of_a_finished_execution_is_a_no_op(
