@@ -6,13 +6,16 @@ connection itself comes from a pool, but building the client fills its table of 
 response callbacks each time: about a quarter of the CPU of a publish. Clients of redis-py
 are thread-safe and hold no connection of their own, so one per channel (and pool) does.
 
-``celery_init_app`` selects this transport for ``redis://`` broker URLs.
+``install()`` (called by ``celery_init_app``) makes ``redis://`` broker URLs resolve to this
+transport: kombu looks the URL scheme up in its alias table, so the broker URL, what Flower
+reads from it and failover all stay plain ``redis://``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
 
 TRANSPORT = "fluxolab.broker:Transport"
@@ -36,3 +39,8 @@ class Transport(kombu_redis.Transport):
     """``redis://`` with :class:`Channel`."""
 
     Channel = Channel
+
+
+def install() -> None:
+    """Resolve the ``redis`` scheme to :class:`Transport` (before any connection is made)."""
+    TRANSPORT_ALIASES["redis"] = TRANSPORT

@@ -40,11 +40,10 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    broker.install()
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object("celeryconfig")
     celery_app.conf.update(app.config.get("CELERY", {}))
-    if str(celery_app.conf.broker_url).startswith("redis://"):
-        celery_app.conf.broker_transport = broker.TRANSPORT
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
