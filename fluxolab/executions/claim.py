@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Exists,
     Row,
+    ScalarSelect,
     Table,
     Text,
     Update,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 
+from fluxolab import dispatch
 from fluxolab.extensions import db
 from fluxolab.models import Execution, Plan, Workflow, Workspace, utcnow
 
@@ -105,15 +107,32 @@ def lock_workspace(workspace_id: uuid.UUID | None = None, *, of: uuid.UUID | Non
         connection.execute(_LOCK_WORKSPACE, {"workspace_id": workspace_id})
 
 
-# The workspace's concurrency limit, from its plan (0 or missing: the default).
-_CONCURRENCY = (
-    select(
-        func.coalesce(func.nullif(_P.c.limits["concurrency"].as_integer(), 0), DEFAULT_CONCURRENCY)
+def _concurrency_of(workspace: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The workspace's concurrency limit, from its plan (0 or missing: the default)."""
+    return (
+        select(
+            func.coalesce(
+                func.nullif(_P.c.limits["concurrency"].as_integer(), 0), DEFAULT_CONCURRENCY
+            )
+        )
+        .select_from(_W.join(_P, _P.c.id == _W.c.plan_id))
+        .where(_W.c.id == workspace)
+        .scalar_subquery()
     )
-    .select_from(_W.join(_P, _P.c.id == _W.c.plan_id))
-    .where(_W.c.id == _E.c.workspace_id)
-    .correlate(_E)
-    .scalar_subquery()
+
+
+_WORKSPACE_ID = bindparam("workspace_id", type_=_E.c.workspace_id.type)
+_CONCURRENCY = _concurrency_of(_E.c.workspace_id).correlate(_E)
+_SLOTS = select(_concurrency_of(_WORKSPACE_ID))
+_DEFERRED = (
+    select(_E.c.id)
+    .where(
+        _E.c.workspace_id == _WORKSPACE_ID,
+        _E.c.status == "queued",
+        _E.c.deferred_at.is_not(None),
+    )
+    .order_by(_E.c.created_at)
+    .limit(bindparam("slots"))
 )
 _RUNNING = (
     select(func.count())
@@ -274,23 +293,36 @@ def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
 
 
 def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
-    set_values(
+    workspace_id = set_values(
         _UNFINISHED_BY_ID,
         {"status": status, "finished_at": utcnow(), "lease_expires_at": None, "error": error},
         {"execution_id": execution_id},
+        returning=_E.c.workspace_id,
     )
     db.session.commit()
+    if workspace_id is not None:
+        wake_deferred(workspace_id)
 
 
-def running_count(workspace_id: uuid.UUID) -> int:
-    """Return how many executions of the workspace are running now."""
-    return int(
-        db.session.execute(
-            select(func.count())
-            .select_from(_E)
-            .where(_E.c.workspace_id == workspace_id, _E.c.status == "running")
-        ).scalar_one()
-    )
+def deferred_runs(workspace_id: uuid.UUID) -> list[uuid.UUID]:
+    """The oldest runs the concurrency limit held back (FIFO), as many as the limit's slots.
+
+    Call with the workspace lock held until commit (``lock_workspace``), so a concurrent
+    claim cannot defer a run behind this read; each claim re-checks the limit.
+    """
+    connection = db.session.connection()
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    params["slots"] = connection.execute(_SLOTS, params).scalar_one()
+    return list(connection.execute(_DEFERRED, params).scalars())
+
+
+def wake_deferred(workspace_id: uuid.UUID) -> None:
+    """Publish the runs waiting for a slot after one ended outside a normal finish."""
+    lock_workspace(workspace_id)
+    waiting = deferred_runs(workspace_id)
+    db.session.commit()
+    for execution_id in waiting:
+        dispatch.send("executions.run", str(execution_id))
 
 
 # WHERE clauses of ``set_values`` (module constants: its statement cache is keyed by them).
@@ -307,7 +339,7 @@ def _set_statement(
     """``UPDATE executions SET <columns> WHERE <where>``, built once per shape.
 
     ``where`` must be a module-level clause (the cache compares it by identity). ``None``
-    values are written as SQL NULL (as the ORM does), everything else is bound.
+    values are written as SQL NULL, everything else is bound.
     """
     values = {
         name: null() if is_none else bindparam(f"set_{name}", type_=_E.c[name].type)

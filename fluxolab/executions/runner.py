@@ -18,25 +18,24 @@ from fluxolab import dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
 from fluxolab.executions.claim import (
-    DEFAULT_CONCURRENCY,
     DEFERRED_IN_WORKSPACE,
     OWNED,
     Claim,
     ClaimedExecution,
     Held,
     claim,
+    deferred_runs,
     lock_workspace,
     renew_lease,
     set_values,
+    wake_deferred,
 )
 from fluxolab.extensions import db
 from fluxolab.models import (
     Execution,
     ExecutionStep,
-    Plan,
     Workflow,
     WorkflowVersion,
-    Workspace,
     utcnow,
 )
 
@@ -233,12 +232,17 @@ def _final_values(claimed: Claim, result: engine.RunResult, seq: int) -> dict[st
 def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> bool:
     """Persist the outcome if this worker still owns the run; return whether it did.
 
-    The workspace lock is taken first, so a claim that deferred a run because this one was
-    still running has committed before the check for deferred runs below.
+    Steps and the workflow's counters are written first (a run taken over rolls them back),
+    then the workspace lock is taken for the final UPDATE only: a claim that deferred a run
+    because this one was still running has committed before its RETURNING looks for one.
     """
     execution = claimed.execution
     pending = result.steps[result.checkpointed :]
     values = _final_values(claimed, result, writer.seq + len(pending))
+    writer.write(pending)
+    if result.status != "waiting":
+        run_ended = {"workflow_id": execution.workflow_id, "now": values["finished_at"]}
+        db.session.connection().execute(_COUNT_RUN, run_ended)
     lock_workspace(execution.workspace_id)
     params = {"execution_id": execution.id, "token": execution.token}
     deferred = set_values(OWNED, values, params, returning=DEFERRED_IN_WORKSPACE)
@@ -246,43 +250,11 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
         db.session.rollback()
         log.warning("execution %s was taken over; dropping this worker's result", execution.id)
         return False
-    writer.write(pending)
-    connection = db.session.connection()
-    if result.status != "waiting":
-        run_ended = {"workflow_id": execution.workflow_id, "now": values["finished_at"]}
-        connection.execute(_COUNT_RUN, run_ended)
     waiting = deferred_runs(execution.workspace_id) if deferred else []
     db.session.commit()
     for execution_id in waiting:
         dispatch.send("executions.run", str(execution_id))
     return True
-
-
-def deferred_runs(workspace_id: uuid.UUID) -> list[uuid.UUID]:
-    """Return the oldest runs the concurrency limit held back (FIFO within a workspace).
-
-    Takes the workspace lock until commit, so a concurrent claim cannot defer a run behind
-    this read; as many ids as the limit has slots, each claim re-checks the limit.
-    """
-    lock_workspace(workspace_id)
-    limits = db.session.execute(
-        select(Plan.limits)
-        .join(Workspace, Workspace.plan_id == Plan.id)
-        .where(Workspace.id == workspace_id)
-    ).scalar()
-    slots = int((limits or {}).get("concurrency") or DEFAULT_CONCURRENCY)
-    return list(
-        db.session.execute(
-            select(Execution.id)
-            .where(
-                Execution.workspace_id == workspace_id,
-                Execution.status == "queued",
-                Execution.deferred_at.is_not(None),
-            )
-            .order_by(Execution.created_at)
-            .limit(slots)
-        ).scalars()
-    )
 
 
 def _duration_ms(started: datetime | None, finished: datetime) -> int | None:
@@ -300,9 +272,12 @@ class LeaseLost(RuntimeError):
 
 
 def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) -> None:
-    """End a running execution with ``status`` after the worker itself failed (not the flow)."""
+    """End a running execution with ``status`` after the worker itself failed (not the flow).
+
+    Its slot is free again, so runs the concurrency limit deferred are published.
+    """
     db.session.rollback()
-    db.session.execute(
+    workspace_id = db.session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status == "running")
         .values(
@@ -312,5 +287,8 @@ def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) 
             state=None,
             error={"message": message, "type": kind},
         )
-    )
+        .returning(Execution.workspace_id)
+    ).scalar_one_or_none()
     db.session.commit()
+    if workspace_id is not None:
+        wake_deferred(workspace_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,10 @@ from flask import Flask
 from sqlalchemy import delete, update
 
 from fluxolab import dispatch, engine
-from fluxolab.executions import service
+from fluxolab.executions import runner, service
 from fluxolab.executions.runner import run_execution
 from fluxolab.extensions import db
-from fluxolab.models import Execution, Plan, Workspace
+from fluxolab.models import Execution, Plan, Workspace, utcnow
 from fluxolab.workflows import service as workflows
 from tests.factories import make_account
 from tests.workers.conftest import WorkerProcess, wait_for_status
@@ -281,3 +282,53 @@ def test_a_newer_execution_does_not_overtake_a_deferred_one(
     assert run_execution(third) == "skipped"  # third's message arrives before second's
     deliver_all(sent)
     assert statuses(ids) == ["succeeded"] * 3
+
+
+def _crash_while_deferring(
+    monkeypatch: pytest.MonkeyPatch, crashing: uuid.UUID, deferred: uuid.UUID
+) -> None:
+    """``crashing`` dies inside the engine after ``deferred`` was delivered (and deferred)."""
+    real_run = engine.run
+
+    def run(*args: Any, **kwargs: Any) -> engine.RunResult:
+        if args[2].execution_id == str(crashing):
+            assert run_execution(deferred) == "skipped"
+            raise RuntimeError("the worker itself failed")
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", run)
+
+
+def test_a_run_the_worker_fails_frees_its_slot_for_the_deferred_one(
+    monkeypatch: pytest.MonkeyPatch, sent: list[str]
+) -> None:
+    first, second = ids = queue_of(2, concurrency=1)
+    sent.clear()
+    _crash_while_deferring(monkeypatch, first, second)
+    with pytest.raises(RuntimeError):
+        run_execution(first)
+    runner.fail_running(first, "failed", "Erro interno do worker ao executar.", "internal")
+    assert sent == [str(second)]
+    deliver_all(sent)
+    assert statuses(ids) == ["failed", "succeeded"]
+
+
+def test_canceling_a_run_whose_worker_died_frees_its_slot_for_the_deferred_one(
+    monkeypatch: pytest.MonkeyPatch, sent: list[str]
+) -> None:
+    first, second = ids = queue_of(2, concurrency=1)
+    sent.clear()
+    _crash_while_deferring(monkeypatch, first, second)
+    with pytest.raises(RuntimeError):
+        run_execution(first)  # the worker died: first stays running until its lease expires
+    db.session.rollback()
+    db.session.execute(
+        update(Execution)
+        .where(Execution.id == first)
+        .values(cancel_requested=True, lease_expires_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    assert run_execution(first) == "skipped"  # redelivered: canceled at the claim
+    assert sent == [str(second)]
+    deliver_all(sent)
+    assert statuses(ids) == ["canceled", "succeeded"]
