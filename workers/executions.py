@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import uuid
@@ -32,23 +33,26 @@ def run(self: Task, execution_id: str) -> str:
     with backoff; any other failure of the worker itself fails the run with a clear error.
     """
     run_id = uuid.UUID(execution_id)
-    try:
-        with soft_time_limit(self.app.conf.task_soft_time_limit):
+    conf = self.app.conf
+    with time_limits(conf.task_soft_time_limit, conf.task_time_limit):
+        try:
             outcome = runner.run_execution(run_id)
-    except SoftTimeLimitExceeded:
-        runner.fail_running(run_id, "timed_out", "A execucao excedeu o tempo do worker.", "timeout")
-        outcome = "timed_out"
-    except runner.LeaseLost as exc:
-        log.warning("%s", exc)
-        outcome = "lost"
-    except OperationalError as exc:
-        if self.request.retries >= DB_RETRIES:
-            raise
-        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
-    except Exception:
-        log.exception("execution %s failed inside the worker", execution_id)
-        runner.fail_running(run_id, "failed", "Erro interno do worker ao executar.", "internal")
-        outcome = "failed"
+        except SoftTimeLimitExceeded:
+            message = "A execucao excedeu o tempo do worker."
+            runner.fail_running(run_id, "timed_out", message, "timeout")
+            outcome = "timed_out"
+        except runner.LeaseLost as exc:
+            log.warning("%s", exc)
+            outcome = "lost"
+        except OperationalError as exc:
+            if self.request.retries >= DB_RETRIES:
+                raise
+            raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+        except Exception:
+            log.exception("execution %s failed inside the worker", execution_id)
+            message = "Erro interno do worker ao executar."
+            runner.fail_running(run_id, "failed", message, "internal")
+            outcome = "failed"
     if isinstance(outcome, Held):
         raise self.retry(countdown=outcome.retry_after)
     log.info("execution %s: %s", execution_id, outcome)
@@ -66,29 +70,39 @@ def _note_pool(sender: Any = None, **_: Any) -> None:
 
 
 @contextmanager
-def soft_time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise ``SoftTimeLimitExceeded`` in the task after ``seconds`` where Celery would not.
+def time_limits(soft: float | None, hard: float | None) -> Iterator[None]:
+    """Celery's task time limits where the pool does not enforce them (solo workers).
 
     Celery enforces time limits only in prefork pools; execution workers run ``--pool solo``
-    (one process per core), where this interval timer (``SIGALRM``) keeps the same limit.
-    In a prefork child it does nothing (a second timer could interrupt the timeout handling).
-    Outside the main thread (the ``threads`` pool) signals cannot be used: no limit.
+    (one process per core), where an interval timer (``SIGALRM``) keeps them: after ``soft``
+    seconds ``SoftTimeLimitExceeded`` is raised in the task; if the task is still running
+    at ``hard`` seconds (it swallowed the exception, or hangs), the process exits and the
+    broker redelivers the message, like prefork's replacement of a stuck child. In a
+    prefork child, and outside the main thread (``threads`` pool), this does nothing.
     """
     if (
-        not seconds
+        not soft
         or _pool_enforces_limits
         or threading.current_thread() is not threading.main_thread()
     ):
         yield
         return
+    grace = max(float(hard or 0) - float(soft), 1.0)
+
+    def die(signum: int, frame: Any) -> None:
+        log.critical("task exceeded its hard time limit of %s s: exiting the worker", hard)
+        os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
 
     def expire(signum: int, frame: Any) -> None:
-        raise SoftTimeLimitExceeded(f"task exceeded its soft time limit of {seconds} s")
+        signal.signal(signal.SIGALRM, die)
+        signal.setitimer(signal.ITIMER_REAL, grace)
+        raise SoftTimeLimitExceeded(f"task exceeded its soft time limit of {soft} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    signal.setitimer(signal.ITIMER_REAL, float(soft))
     try:
         yield
     finally:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # a late expiry must not raise here
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,65 @@
+"""Task time limits in pools where Celery does not enforce them (solo execution workers)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+
+from workers.executions import time_limits
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_soft_limit_raises_in_the_task_and_is_disarmed_after() -> None:
+    previous = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    with pytest.raises(SoftTimeLimitExceeded), time_limits(0.2, 30):
+        time.sleep(3)
+    assert time.monotonic() - started < 2
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is previous
+
+
+def test_a_task_finishing_in_time_leaves_no_timer_behind() -> None:
+    with time_limits(5, 30):
+        time.sleep(0.05)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    time.sleep(0.1)  # nothing fires later
+
+
+SWALLOWING_TASK = """
+import time
+from celery.exceptions import SoftTimeLimitExceeded
+from workers.executions import time_limits
+with time_limits(0.2, 1.2):
+    while True:
+        try:
+            time.sleep(5)
+        except SoftTimeLimitExceeded:
+            print("soft limit swallowed", flush=True)
+"""
+
+
+def test_a_task_that_swallows_the_soft_limit_ends_the_process_at_the_hard_limit() -> None:
+    env = {**os.environ, "FLUXOLAB_ENV": "test", "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWING_TASK],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 70, done.stderr[-2000:]
+    assert done.stdout.strip() == "soft limit swallowed"
+    assert "hard time limit of 1.2 s" in done.stderr
+    assert 1.0 < time.monotonic() - started < 15
