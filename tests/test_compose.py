@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"postgres", "redis", "migrate", "api", "worker", "beat", "flower"}
-APP_SERVICES = ("migrate", "api", "worker", "beat", "flower")
-LONG_RUNNING = ("postgres", "redis", "api", "worker", "beat", "flower")
+SERVICES = {"postgres", "redis", "migrate", "api", "worker", "worker-system", "beat", "flower"}
+APP_SERVICES = ("migrate", "api", "worker", "worker-system", "beat", "flower")
+LONG_RUNNING = ("postgres", "redis", "api", "worker", "worker-system", "beat", "flower")
+WORKERS = ("worker", "worker-system")
 SECRETS = (
     "JWT_SECRET_KEY",
     "CREDENTIALS_ENCRYPTION_KEYS",
@@ -22,7 +23,8 @@ SECRETS = (
 COMMAND_PREFIXES = {
     "migrate": "flask --app wsgi db upgrade",
     "api": "gunicorn wsgi:app --bind 0.0.0.0:8000",
-    "worker": "celery -A workers worker -Q ",
+    "worker": "celery -A workers worker -Q executions --pool solo",
+    "worker-system": "celery -A workers worker -Q ",
     "beat": "celery -A workers beat ",
     "flower": "celery -A workers flower ",
 }
@@ -88,12 +90,21 @@ def test_service_command_is_the_one_readme_documents(name: str) -> None:
     assert f"`{command}`" in readme_section("Running in production")
 
 
-def test_worker_consumes_every_configured_celery_queue() -> None:
+def test_workers_consume_every_configured_celery_queue_once() -> None:
     import celeryconfig
 
-    queues = re.search(r" -Q (\S+)", service("worker")["command"])
-    assert queues
-    assert set(queues.group(1).split(",")) == {queue.name for queue in celeryconfig.task_queues}
+    consumed: list[str] = []
+    for name in WORKERS:
+        queues = re.search(r" -Q (\S+)", service(name)["command"])
+        assert queues, name
+        consumed += queues.group(1).split(",")
+    assert sorted(consumed) == sorted(queue.name for queue in celeryconfig.task_queues)
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_workers_can_isolate_code_node_runs(name: str) -> None:
+    worker = service(name)
+    assert (worker["user"], worker["cap_add"]) == ("root", ["SYS_ADMIN"])
 
 
 def test_beat_runs_exactly_one_replica() -> None:
@@ -113,7 +124,7 @@ def test_datastore_is_not_published_on_the_host(name: str) -> None:
     assert "ports" not in service(name)
 
 
-@pytest.mark.parametrize("name", ["api", "worker", "beat"])
+@pytest.mark.parametrize("name", ["api", *WORKERS, "beat"])
 def test_app_service_waits_for_migrations_and_redis(name: str) -> None:
     depends = service(name)["depends_on"]
     assert depends["migrate"]["condition"] == "service_completed_successfully"
