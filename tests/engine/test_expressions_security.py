@@ -245,6 +245,14 @@ def test_jmespath_string_results_count_against_the_size_limit() -> None:
         render("{{ $jmespath($json, 'to_string([text])') }}", scope, limits)
 
 
+def test_texts_built_inside_jmespath_count_against_the_total() -> None:
+    scope = _scope({"rows": [[n] * 300 for n in range(3)]})
+    limits = ExpressionLimits(max_result_chars=1_000, max_built_chars=1_500)
+    assert len(render("{{ $jmespath($json, 'map(&to_string(@), rows[:2])') }}", scope, limits)) == 2
+    with pytest.raises(ExpressionError, match="in total"):
+        render("{{ $jmespath($json, 'map(&to_string(@), rows)') }}", scope, limits)
+
+
 def test_values_built_by_one_render_call_share_one_total() -> None:
     limits = ExpressionLimits(max_result_chars=1_000, max_built_chars=3_000)
     assert len(render("{{ ['x'.repeat(900), 'y'.repeat(900)] }}", _scope(), limits)) == 2

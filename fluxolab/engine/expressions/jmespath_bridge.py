@@ -5,7 +5,9 @@ counted in full, strings by their length), so pipes such as `[@,@]|[@,@]|...` ca
 past the size limit. The two functions that build text from many values, `join` and
 `to_string`, are replaced by versions that compute the size of their result before building
 it: `join(sep, list)` repeats the separator once per element, so a short list and a long
-separator could otherwise make gigabytes inside a query that passes every other check.
+separator could otherwise make gigabytes inside a query that passes every other check. The
+texts they build also count against the render() call's total, so `map(&join(...), ...)`
+cannot pile up many texts each under the bound.
 """
 
 from __future__ import annotations
@@ -56,19 +58,25 @@ class _BoundedFunctions(functions.Functions):
         self._runtime = runtime
         self._sizes = sizes
 
+    def _built(self, text: str) -> str:
+        """Check a new text against the per-value bound and charge it to the call's total."""
+        self._runtime.check_size(len(text))
+        self._runtime.charge(len(text))
+        return text
+
     @functions.signature({"types": ["string"]}, {"types": ["array-string"]})
     def _func_join(self, separator: str, array: list[str]) -> str:
         gaps = max(len(array) - 1, 0)
         self._runtime.step(len(array))
         self._runtime.check_size(sum(map(len, array)) + len(separator) * gaps)
-        return self._runtime.text(separator.join(array))
+        return self._built(separator.join(array))
 
     @functions.signature({"types": []})
     def _func_to_string(self, arg: Any) -> str:
         if isinstance(arg, str):
             return arg
         self._runtime.check_size(self._sizes.of(arg))
-        return self._runtime.text(json.dumps(arg, separators=(",", ":"), default=str))
+        return self._built(json.dumps(arg, separators=(",", ":"), default=str))
 
 
 class _BoundedInterpreter(TreeInterpreter):
