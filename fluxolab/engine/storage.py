@@ -8,7 +8,8 @@ tuples ...) are converted. A list over budget keeps its leading items and ends w
 Text that no database can store as JSON, the NUL character (PostgreSQL's JSONB refuses
 ``\u0000``) and unpaired UTF-16 surrogates (not Unicode text: JSONB refuses them, strict JSON
 readers reject them), is stored as U+FFFD REPLACEMENT CHARACTER, in keys and values alike;
-the run itself sees the data unchanged. ``storable_json`` is the database's JSON serialiser
+the run itself sees the data unchanged (until it waits: a resumed run continues from the
+stored checkpoint). ``storable_json`` is the database's JSON serialiser
 (both backends), so the rule holds for every JSON column: steps, trigger data, run input and
 output, checkpoints, errors and responses. Where two keys of one object become equal, the
 later one wins, as when a JSON object repeats a key.
