@@ -6,7 +6,7 @@ tuples ...) are converted. A list over budget keeps its leading items and ends w
 ``{"json": {"$truncated": {"items": omitted_count, "bytes": omitted_bytes}}}``.
 
 Text that no database can store as JSON, the NUL character (PostgreSQL's JSONB refuses
-``\u0000``) and unpaired UTF-16 surrogates (not Unicode text: JSONB refuses them, strict JSON
+``\\u0000``) and unpaired UTF-16 surrogates (not Unicode text: JSONB refuses them, strict JSON
 readers reject them), is stored as U+FFFD REPLACEMENT CHARACTER, in keys and values alike;
 the run itself sees the data unchanged (until it waits: a resumed run continues from the
 stored checkpoint). ``storable_json`` is the database's JSON serialiser
