@@ -38,8 +38,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from fluxolab.common.errorhandlers import register_error_handlers, register_jwt_loaders
     from fluxolab.common.jsonbody import check_json_body
+    from fluxolab.engine.storage import storable_json
     from fluxolab.extensions import api, celery_init_app, cors, db, jwt, limiter, migrate
 
+    # Every JSON column, on both databases, stores NUL and lone surrogates as U+FFFD.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("json_serializer", storable_json)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
