@@ -86,7 +86,10 @@ def adjustments(host: str, port: int, config: dict[str, Any]) -> Adjustments:
 
 
 def raise_open_file_limit(needed: int) -> int:
-    """Raise the soft limit on open files towards ``needed`` (capped by the hard limit)."""
+    """Raise the soft limit on open files towards ``needed``; return the usable part of it.
+
+    The result is ``needed`` unless the hard limit is lower, then it is the hard limit.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return needed
