@@ -142,6 +142,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
         "CORS_ORIGINS": env_list("CORS_ORIGINS"),
         "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),
+        "HTTP_CLIENT_TIMEOUT_SECONDS": env_int("HTTP_CLIENT_TIMEOUT_SECONDS", 30),
         "MAX_JSON_DEPTH": env_int("MAX_JSON_DEPTH", 64),
         "RATELIMIT_STORAGE_URI": env_str(
             "RATELIMIT_STORAGE_URI",

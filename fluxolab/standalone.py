@@ -2,7 +2,7 @@
 
 Everything runs locally on SQLite and kombu's ``filesystem://`` broker under one data folder.
 Each child runs in its own session (so its own process group): a final SIGKILL to each group
-also reaches gunicorn's and Celery's own worker processes. A group is only signalled while
+also reaches Celery's own worker processes. A group is only signalled while
 its leader is unreaped (alive or a zombie), so its id cannot belong to an unrelated process.
 On Linux children also get SIGTERM if the supervisor itself dies (even by SIGKILL).
 """
@@ -165,11 +165,8 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     python = [sys.executable, "-m"]
     celery = [*python, "celery", "-A", "workers"]
     logs = folder / "logs"
-    api = [
-        *python, "gunicorn", "wsgi:app", "--chdir", str(PROJECT_ROOT),
-        "--bind", f"{_url_host(host)}:{port}", "--workers", "1", "--threads", "8", "--preload",
-        "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
-    ]  # fmt: skip
+    # waitress reads whole requests before a thread sees them (fluxolab/webserver.py)
+    api = [*python, "fluxolab.webserver", "--host", host, "--port", str(port)]
     worker = [
         *celery, "worker", "-Q", ",".join(TASK_QUEUES), "--pool", "prefork", "--concurrency", "2",
         "--loglevel", "INFO", "--hostname", f"standalone-{os.getpid()}@%h",
@@ -252,7 +249,7 @@ def _supervise(children: list[Child], stop: StopRequest) -> int:
 def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM every leader, wait up to ``timeout``, SIGKILL every group, then reap all.
 
-    Only leaders get SIGTERM: gunicorn and Celery then stop their own worker processes
+    Only leaders get SIGTERM: Celery then stops its own worker processes
     gracefully (a SIGTERM to the whole group would kill Celery's pool mid-task).
     """
     started = [child for child in children if child.proc is not None]

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from bench._support import RUN_INPUT, WORKFLOW
+from tests.e2e.stalling import assert_health_answers_while_stalled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]  # a hang guard; the module takes ~40 s
 
@@ -32,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FLUXOLAB = Path(sys.executable).parent / "fluxolab"
 HOST = "127.0.0.1"
 PASSWORD = "correct-horse-battery"
-# at least: api + 1 gunicorn worker, worker + 2 pool processes, beat, flower
-EXPECTED_PROCESSES = 7
+# at least: api (one waitress process), worker + 2 pool processes, beat, flower
+EXPECTED_PROCESSES = 6
 _STRIPPED = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI"}
 _STRIPPED |= {"JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS"}
 
@@ -319,6 +320,10 @@ def test_flower_sees_the_worker_through_the_filesystem_broker(system: System) ->
         assert response.status_code == 200
         workers = response.json()
     assert [name.partition("@")[0].startswith("standalone-") for name in workers] == [True]
+
+
+def test_health_answers_within_a_second_while_200_clients_stall(system: System) -> None:
+    assert_health_answers_while_stalled(system.api, int(system.api.rpartition(":")[2]))
 
 
 def test_sigint_stops_every_process_and_exits_zero(system: System) -> None:
