@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from fluxolab import dispatch
 from fluxolab.auth import tokens
-from fluxolab.auth.passwords import POLICY_MESSAGE, hash_password, meets_policy
-from fluxolab.errors import BadRequest, ValidationFailed
+from fluxolab.auth.passwords import ensure_policy, hash_password
+from fluxolab.errors import BadRequest
 from fluxolab.extensions import db
 from fluxolab.mail import send_mail
 from fluxolab.models import PasswordResetRequest, User, utcnow
@@ -209,8 +209,7 @@ def verify_code(identifier: str, code: str) -> str:
 
 def reset_password(reset_token: str, new_password: str) -> None:
     """Set a new password with a verified reset token (once) and end every session of the user."""
-    if not meets_policy(new_password):
-        raise ValidationFailed(POLICY_MESSAGE, errors={"newPassword": [POLICY_MESSAGE]})
+    ensure_policy(new_password, "newPassword")
     try:
         claims = decode_token(reset_token)
         request_id = uuid.UUID(str(claims["rid"]))

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]  # a hang guard; the mod
 ROOT = Path(__file__).resolve().parents[2]
 FLUXOLAB = Path(sys.executable).parent / "fluxolab"
 HOST = "127.0.0.1"
-PASSWORD = "correct-horse-battery"
+PASSWORD = "Correct-horse-battery-7!"
 # at least: api + 1 gunicorn worker, worker + 2 pool processes, beat, flower
 EXPECTED_PROCESSES = 7
 _STRIPPED = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI"}
