@@ -60,9 +60,14 @@ def var_dir() -> Path:
 
 
 def load_or_create_local_secrets(folder: Path) -> dict[str, str]:
-    """Read ``secrets.json`` from ``folder``, generating it once (mode 0600) when missing."""
+    """Read ``secrets.json`` from ``folder``, generating it once (mode 0600) when missing.
+
+    A file found readable by others (copied, restored from a backup) is made 0600 again.
+    """
     path = folder / "secrets.json"
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         data: dict[str, str] = json.loads(path.read_text())
         return data
     folder.mkdir(parents=True, exist_ok=True)

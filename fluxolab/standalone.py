@@ -174,8 +174,12 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     ]  # fmt: skip
     beat = [*celery, "beat", "-s", str(folder / "celerybeat-schedule"), "--loglevel", "INFO"]
     # Flower reads its login from FLOWER_BASIC_AUTH (exported above): not on the command
-    # line, where every local user could read it with ps.
-    flower = [*celery, "flower", f"--port={flower_port}", f"--address={host}"]
+    # line, where every local user could read it with ps. Its config file puts /metrics
+    # behind that login too.
+    flower = [
+        *celery, "flower", f"--port={flower_port}", f"--address={host}",
+        f"--conf={PROJECT_ROOT / 'workers' / 'flowerconfig.py'}",
+    ]  # fmt: skip
     commands = {"api": api, "worker": worker, "beat": beat, "flower": flower}
     return [Child(name, argv, logs / f"{name}.log") for name, argv in commands.items()]
 
@@ -314,11 +318,11 @@ def _base_url(host: str, port: int) -> str:
 
 
 def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
+    """Print where everything is; secrets stay in ``secrets.json`` (0600), never on stdout."""
     api = _base_url(host, port)
-    user, _, password = os.environ.get("FLOWER_BASIC_AUTH", "").partition(":")
     register = (
         f"curl -s -X POST {api}/api/auth/register -H 'Content-Type: application/json' "
-        """-d '{"email": "me@example.com", "password": "change-me-please", """
+        """-d '{"email": "me@example.com", "password": "Change-me-1!", """
         """"displayName": "Me"}'"""
     )
     click.echo(
@@ -326,7 +330,8 @@ def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
         f"  API            {api}/api\n"
         f"  Swagger UI     {api}/api/docs\n"
         f"  OpenAPI JSON   {api}/api/openapi.json\n"
-        f"  Flower         {_base_url(host, flower_port)}  (login {user} / {password})\n"
+        f"  Flower         {_base_url(host, flower_port)}"
+        f"  (login: FLOWER_BASIC_AUTH in {folder / 'secrets.json'})\n"
         f"  Data folder    {folder}  (database, broker, secrets.json, outbox)\n"
         f"  Logs           {folder / 'logs'}/{{api,worker,beat,flower}}.log\n\n"
         f"First request:\n  {register}\n"

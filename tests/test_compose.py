@@ -163,6 +163,14 @@ def test_flower_login_is_required() -> None:
     assert service("flower")["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
 
 
+def test_flower_loads_the_config_that_protects_its_metrics() -> None:
+    command = service("flower")["command"].split()
+    assert "--conf=workers/flowerconfig.py" in command
+    assert (ROOT / "workers" / "flowerconfig.py").is_file()
+    copied = [args.split() for keyword, args in dockerfile_instructions() if keyword == "COPY"]
+    assert ["workers/", "workers/"] in copied  # the image has the config where compose looks
+
+
 def test_dockerfile_runs_as_a_non_root_user() -> None:
     users = [args for keyword, args in dockerfile_instructions() if keyword == "USER"]
     assert users, "the Dockerfile has no USER line"
