@@ -5,9 +5,13 @@ processes), no network but loopback, and a root filesystem that holds, read-only
 ``/lib*``, ``/etc/ld.so.cache``, the interpreter with its standard library, five harmless
 devices and the child program. The one writable place is a fresh tmpfs of ``tmp_bytes`` at
 ``/tmp`` (also HOME, TMPDIR and the working directory); it disappears with the namespace when
-the run ends. As root, the child keeps only the capabilities it needs to cap the tmpfs' inode
-count and switch to the run's uid (after which it has none); without root bwrap uses a user
-namespace instead.
+the run ends.
+
+As root, bwrap creates no user namespace and the child keeps only CAP_SETUID, CAP_SETGID and
+CAP_SYS_ADMIN, to cap the tmpfs' inode count, enter an empty network namespace and switch to
+the run's uid, after which it has none. (bwrap's own ``--unshare-net`` would need CAP_NET_ADMIN
+to bring up loopback, which containers do not have by default.) Without root, bwrap uses a user
+namespace and creates the network namespace itself.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache",)  # where the dynamic loader finds libraries outside /lib
 ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN")  # dropped before user code
-NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
+NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try")
 TWO_PATH_OPTIONS = frozenset({"--ro-bind", "--dev-bind", "--symlink"})  # SOURCE DEST
 PROBE_TIMEOUT_SECONDS = 10
 OPT_OUT = "or set CODE_SANDBOX_REQUIRE_ISOLATION=false to accept weaker isolation"
@@ -87,13 +91,13 @@ def _bind_python() -> list[str]:
 @functools.cache
 def fixed_args(as_root: bool) -> tuple[str, ...]:
     """Return the options that are the same for every run of this process."""
-    args = [BWRAP, *NAMESPACES, "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    if as_root:  # no user namespace: the child switches to the run's own uid itself
+    args = [BWRAP, *NAMESPACES, "--die-with-parent", "--new-session"]
+    if as_root:  # no user namespace: the child enters a new network namespace and its uid itself
         args += ["--cap-drop", "ALL"]
         for capability in ROOT_CAPABILITIES:
             args += ["--cap-add", capability]
-    else:
-        args.append("--unshare-user")
+    else:  # inside its own user namespace bwrap may also bring up the loopback it adds
+        args += ["--unshare-user", "--unshare-net"]
     mounts = _bind_system() + _bind_python() + ["--proc", "/proc"]
     for device in DEVICES:
         mounts += ["--dev-bind", device, device]

@@ -147,10 +147,12 @@ def _limit_tmp_files(count: int) -> None:
 
 def _finish_containment(config: dict[str, Any], uid: int) -> bool:
     """Complete what bubblewrap started; returns whether the network is cut off."""
-    network_isolated = _only_loopback()
-    is_root = os.geteuid() == 0  # else bwrap put us in a user namespace of our own
+    is_root = os.geteuid() == 0  # else bwrap put us in user and network namespaces of our own
     if is_root:
         _limit_tmp_files(int(config["tmp_files"]))
+        if not _unshare(CLONE_NEWNET):
+            raise OSError("could not enter a new network namespace")
+    network_isolated = _only_loopback()
     _apply_rlimits(config)
     if is_root:
         _drop_privileges(uid, own_workdir=False)
