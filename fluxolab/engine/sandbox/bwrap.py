@@ -141,8 +141,8 @@ def _refusal(detail: str) -> str:
     """Explain why runs cannot be confined and what the operator can do about it."""
     return (
         f"The Code node cannot isolate this run: {detail}; "
-        "run the worker as root (in a container: with CAP_SYS_ADMIN and a seccomp/AppArmor "
-        "profile that allows unshare and mount, see README 'The Code node sandbox') "
+        "run the worker as root (in a container: with CAP_SYS_ADMIN and seccomp and AppArmor "
+        "profiles that allow unshare, mount and pivot_root, see README 'The Code node sandbox') "
         f"or allow unprivileged user namespaces, {OPT_OUT}"
     )
 
