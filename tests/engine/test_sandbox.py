@@ -254,6 +254,8 @@ def test_items_that_are_not_json_are_refused_before_starting() -> None:
         pytest.param({"memory_bytes": 1024}, id="memory-too-small"),
         pytest.param({"max_processes": -1}, id="processes-negative"),
         pytest.param({"max_open_files": 3}, id="files-too-few"),
+        pytest.param({"tmp_bytes": 0}, id="tmp-zero-would-be-unlimited"),
+        pytest.param({"tmp_files": 0}, id="tmp-no-files"),
     ],
 )
 def test_limits_out_of_range_are_rejected(changes: dict) -> None:

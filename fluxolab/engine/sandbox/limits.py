@@ -40,7 +40,9 @@ class SandboxLimits:
         if self.max_open_files < MIN_OPEN_FILES:
             raise ValueError(f"SandboxLimits.max_open_files must be at least {MIN_OPEN_FILES}")
         if self.tmp_bytes < MIN_TMP_BYTES or self.tmp_files < 1:
-            raise ValueError(f"SandboxLimits.tmp_bytes must be at least {MIN_TMP_BYTES}")
+            raise ValueError(
+                f"SandboxLimits.tmp_bytes must be at least {MIN_TMP_BYTES} and tmp_files positive"
+            )
 
     def child_config(self, parent_pid: int) -> dict[str, Any]:
         """Return the settings the child program needs, as a JSON-ready dict."""

@@ -1,5 +1,4 @@
-"""Parent side: start the child inside bubblewrap (or, when allowed, a host directory), supervise
-it, clean up."""
+"""Parent side: start the child inside bubblewrap, supervise it, clean up."""
 
 from __future__ import annotations
 
@@ -93,15 +92,14 @@ def _popen(argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen[b
 
 @contextlib.contextmanager
 def _started(
-    limits: SandboxLimits, extra_env: Mapping[str, str] | None
+    limits: SandboxLimits, extra_env: Mapping[str, str] | None, refusal: str | None
 ) -> Iterator[tuple[subprocess.Popen[bytes], bool]]:
     """Start the child confined by bubblewrap, or (only if allowed) in a host directory.
 
-    Yields the process and whether it is contained; raises SandboxError when bwrap cannot
-    confine runs here and isolation is required.
+    ``refusal`` says why bwrap cannot confine runs here (None: it can). Yields the process and
+    whether it is contained; raises SandboxError when it is not and isolation is required.
     """
     config = limits.child_config(os.getpid())
-    refusal = bwrap.unavailable_reason()
     if refusal is None:
         program = ["-I", "-S", "-B", bwrap.CHILD_PATH, json.dumps({**config, "contained": True})]
         env = _child_env(bwrap.TMP, extra_env)
@@ -180,9 +178,10 @@ def run_python(
     for every failure of the code or of the sandbox. The calling process is never affected.
     """
     payload = _encode_input(code, items)
+    refusal = bwrap.unavailable_reason()  # probed once per process, before the clock starts
     started = time.monotonic()
     try:
-        with _started(limits, extra_env) as (process, contained):
+        with _started(limits, extra_env, refusal) as (process, contained):
             run = _supervise(process, contained, payload, limits, started)
     except OSError as exc:
         raise SandboxError(f"The sandbox failed: {exc}", "internal") from exc
