@@ -314,14 +314,14 @@ def test_memory_bombs_hit_the_memory_limit(code: str) -> None:
     ],
 )
 def test_code_killed_by_a_signal_says_which(code: str, signal_name: str) -> None:
-    error = fail(code)
+    error = fail(code, SandboxLimits(cpu_seconds=5, wall_seconds=10))  # far from the CPU limit
 
     assert (error.kind, error.message) == ("runtime", f"Code was killed by signal {signal_name}")
 
 
 def test_a_late_sigkill_is_not_taken_for_a_limit() -> None:
     code = "import os, signal, time\ntime.sleep(0.3)\nos.kill(os.getpid(), signal.SIGKILL)"
-    error = fail(code, SandboxLimits(cpu_seconds=1, wall_seconds=10))
+    error = fail(code, SandboxLimits(cpu_seconds=5, wall_seconds=10))
 
     assert error.message == "Code was killed by signal SIGKILL"
 
