@@ -104,9 +104,30 @@ def test_workers_consume_every_configured_celery_queue_once() -> None:
 
 
 @pytest.mark.parametrize("name", WORKERS)
-def test_workers_can_isolate_code_node_runs(name: str) -> None:
+def test_workers_get_what_bwrap_needs_and_nothing_more(name: str) -> None:
     worker = service(name)
     assert (worker["user"], worker["cap_add"]) == ("root", ["SYS_ADMIN"])
+    assert sorted(worker["security_opt"]) == ["apparmor=unconfined", "seccomp=unconfined"]
+    assert not worker.get("privileged", False)
+
+
+def test_only_workers_get_sandbox_privileges() -> None:
+    others = set(compose()["services"]) - set(WORKERS)
+    privileged = {
+        name for name in others if {"cap_add", "security_opt", "privileged"} & set(service(name))
+    }
+    assert not privileged
+
+
+def test_readme_says_why_workers_get_each_privilege() -> None:
+    text = readme_section("The Code node sandbox")
+    for setting in (
+        "user: root",
+        "cap_add: [SYS_ADMIN]",
+        "seccomp=unconfined",
+        "apparmor=unconfined",
+    ):
+        assert setting in text, setting
 
 
 def test_beat_runs_exactly_one_replica() -> None:
@@ -183,6 +204,11 @@ def test_dockerfile_installs_runtime_dependencies_from_constraints() -> None:
     assert installs
     assert all("-c constraints.txt" in args for args in installs)
     assert not any("[dev]" in args for args in installs)
+
+
+def test_dockerfile_installs_bubblewrap_for_the_code_node() -> None:
+    runs = [args for keyword, args in dockerfile_instructions() if keyword == "RUN"]
+    assert any("apt-get install" in args and "bubblewrap" in args.split() for args in runs)
 
 
 def test_dockerfile_bakes_in_no_secrets() -> None:
