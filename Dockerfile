@@ -14,8 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # tzdata: the IANA time zones behind user preferences and date nodes (zoneinfo).
+# bubblewrap: the Code node runs user code inside bwrap (README, "The Code node sandbox").
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends tzdata \
+    && apt-get install -y --no-install-recommends tzdata bubblewrap \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /home/fluxolab fluxolab
 

@@ -13,7 +13,7 @@ $(STAMP): constraints.txt setup.cfg pyproject.toml
 
 install: $(STAMP) ## Create .venv and install FluxoLab with pinned dependencies
 
-run: install ## Run the whole system locally (SQLite + filesystem broker under ./var)
+run: install bwrap-optional ## Run the whole system locally (SQLite + filesystem broker under ./var)
 	$(BIN)/fluxolab standalone
 
 lint: install ## ruff, mypy and the import-linter layer contracts
@@ -22,12 +22,18 @@ lint: install ## ruff, mypy and the import-linter layer contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install ## Lint, then run the test suite against throw-away PostgreSQL and Redis
+test: install bwrap ## Lint, then run the test suite against throw-away PostgreSQL and Redis
 	scripts/with-services.sh sh -c '$(MAKE) --no-print-directory lint && $(BIN)/pytest $(PYTEST_ARGS)'
 
 fuzz: install ## The schemathesis run of the test suite alone, with more cases per operation
 	scripts/with-services.sh env SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-200} \
 		$(BIN)/pytest -q -n 2 tests/api/test_schemathesis.py
+
+.PHONY: bwrap bwrap-optional
+bwrap: ## Install bubblewrap, which confines the Code node's runs, when missing (apt-get as root)
+	@scripts/ensure-bwrap.sh
+bwrap-optional:
+	@scripts/ensure-bwrap.sh --optional
 
 services-shell: install ## A shell with throw-away PostgreSQL and Redis (DATABASE_URL, REDIS_URL set)
 	scripts/with-services.sh $${SHELL:-bash}

@@ -268,7 +268,7 @@ class Stack:
         """Register and log in, lift the plan's limits, create the workflow (all via the API)."""
         base = f"http://{HOST}:{self.port}/api"
         email = f"bench-{secrets.token_hex(4)}@example.com"
-        password = secrets.token_urlsafe(16)
+        password = f"{secrets.token_urlsafe(16)}-Aa1!"  # the password policy's four classes
         with httpx.Client(base_url=base, timeout=30) as client:
             registered = client.post(
                 "/auth/register",

@@ -57,8 +57,11 @@ def _init_extensions(app: Flask) -> None:
     from fluxolab.common.jsonbody import check_json_body
     from fluxolab.common.openapi import configure_api
     from fluxolab.common.uri import check_request_uri
+    from fluxolab.engine.storage import storable_json
     from fluxolab.extensions import api, celery_init_app, cors, db, jwt, limiter, migrate
 
+    # Every JSON column, on both databases, stores NUL and lone surrogates as U+FFFD.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("json_serializer", storable_json)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -60,9 +60,14 @@ def var_dir() -> Path:
 
 
 def load_or_create_local_secrets(folder: Path) -> dict[str, str]:
-    """Read ``secrets.json`` from ``folder``, generating it once (mode 0600) when missing."""
+    """Read ``secrets.json`` from ``folder``, generating it once (mode 0600) when missing.
+
+    A file found readable by others (copied, restored from a backup) is made 0600 again.
+    """
     path = folder / "secrets.json"
     if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         data: dict[str, str] = json.loads(path.read_text())
         return data
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,6 +147,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
         "CORS_ORIGINS": env_list("CORS_ORIGINS"),
         "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),
+        "HTTP_CLIENT_TIMEOUT_SECONDS": env_int("HTTP_CLIENT_TIMEOUT_SECONDS", 30),
         "MAX_JSON_DEPTH": env_int("MAX_JSON_DEPTH", 64),
         "RATELIMIT_STORAGE_URI": env_str(
             "RATELIMIT_STORAGE_URI",

@@ -1,8 +1,10 @@
-"""Outgoing e-mail: SMTP when configured; elsewhere than production, a local outbox and the log."""
+"""Outgoing e-mail: SMTP when configured; elsewhere than production, a private local outbox."""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import smtplib
 import ssl
 import time
@@ -54,12 +56,18 @@ def _send_smtp(message: EmailMessage) -> None:
 
 
 def _write_outbox(message: EmailMessage, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{time.time_ns()}.eml"
-    path.write_bytes(bytes(message))
+    """Write the mail as a private ``.eml`` file (0600 in a 0700 folder); log only that it did.
+
+    The body carries reset codes and invitation tokens: it never goes to a log line, in any
+    mode. A developer reads it from the file.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+    path = folder / f"{time.time_ns()}-{secrets.token_hex(4)}.eml"  # sorts by time, never clashes
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(bytes(message))
     log.info(
-        "e-mail to %s written to %s (no SMTP_HOST set):\n%s",
-        message["To"],
-        path,
-        message.get_content(),
+        "e-mail %r to %s written to %s (no SMTP_HOST set)", message["Subject"], message["To"], path
     )

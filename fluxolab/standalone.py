@@ -2,7 +2,7 @@
 
 Everything runs locally on SQLite and kombu's ``filesystem://`` broker under one data folder.
 Each child runs in its own session (so its own process group): a final SIGKILL to each group
-also reaches gunicorn's and Celery's own worker processes. A group is only signalled while
+also reaches Celery's own worker processes. A group is only signalled while
 its leader is unreaped (alive or a zombie), so its id cannot belong to an unrelated process.
 On Linux children also get SIGTERM if the supervisor itself dies (even by SIGKILL).
 """
@@ -165,11 +165,8 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     python = [sys.executable, "-m"]
     celery = [*python, "celery", "-A", "workers"]
     logs = folder / "logs"
-    api = [
-        *python, "gunicorn", "wsgi:app", "--chdir", str(PROJECT_ROOT),
-        "--bind", f"{_url_host(host)}:{port}", "--workers", "1", "--threads", "8", "--preload",
-        "--graceful-timeout", "5", "--access-logfile", "-", "--error-logfile", "-",
-    ]  # fmt: skip
+    # waitress reads whole requests before a thread sees them (fluxolab/webserver.py)
+    api = [*python, "fluxolab.webserver", "--host", host, "--port", str(port)]
     worker = [
         *celery, "worker", "-Q", ",".join(TASK_QUEUES), "--pool", "prefork", "--concurrency", "2",
         "--loglevel", "INFO", "--hostname", f"standalone-{os.getpid()}@%h",
@@ -177,8 +174,12 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     ]  # fmt: skip
     beat = [*celery, "beat", "-s", str(folder / "celerybeat-schedule"), "--loglevel", "INFO"]
     # Flower reads its login from FLOWER_BASIC_AUTH (exported above): not on the command
-    # line, where every local user could read it with ps.
-    flower = [*celery, "flower", f"--port={flower_port}", f"--address={host}"]
+    # line, where every local user could read it with ps. Its config file puts /metrics
+    # behind that login too.
+    flower = [
+        *celery, "flower", f"--port={flower_port}", f"--address={host}",
+        f"--conf={PROJECT_ROOT / 'workers' / 'flowerconfig.py'}",
+    ]  # fmt: skip
     commands = {"api": api, "worker": worker, "beat": beat, "flower": flower}
     return [Child(name, argv, logs / f"{name}.log") for name, argv in commands.items()]
 
@@ -252,7 +253,7 @@ def _supervise(children: list[Child], stop: StopRequest) -> int:
 def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM every leader, wait up to ``timeout``, SIGKILL every group, then reap all.
 
-    Only leaders get SIGTERM: gunicorn and Celery then stop their own worker processes
+    Only leaders get SIGTERM: Celery then stops its own worker processes
     gracefully (a SIGTERM to the whole group would kill Celery's pool mid-task).
     """
     started = [child for child in children if child.proc is not None]
@@ -317,11 +318,11 @@ def _base_url(host: str, port: int) -> str:
 
 
 def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
+    """Print where everything is; secrets stay in ``secrets.json`` (0600), never on stdout."""
     api = _base_url(host, port)
-    user, _, password = os.environ.get("FLOWER_BASIC_AUTH", "").partition(":")
     register = (
         f"curl -s -X POST {api}/api/auth/register -H 'Content-Type: application/json' "
-        """-d '{"email": "me@example.com", "password": "change-me-please", """
+        """-d '{"email": "me@example.com", "password": "Change-me-1!", """
         """"displayName": "Me"}'"""
     )
     click.echo(
@@ -329,7 +330,8 @@ def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
         f"  API            {api}/api\n"
         f"  Swagger UI     {api}/api/docs\n"
         f"  OpenAPI JSON   {api}/api/openapi.json\n"
-        f"  Flower         {_base_url(host, flower_port)}  (login {user} / {password})\n"
+        f"  Flower         {_base_url(host, flower_port)}"
+        f"  (login: FLOWER_BASIC_AUTH in {folder / 'secrets.json'})\n"
         f"  Data folder    {folder}  (database, broker, secrets.json, outbox)\n"
         f"  Logs           {folder / 'logs'}/{{api,worker,beat,flower}}.log\n\n"
         f"First request:\n  {register}\n"

@@ -10,9 +10,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"postgres", "redis", "migrate", "api", "worker", "worker-system", "beat", "flower"}
+SERVICES = {
+    "postgres", "redis", "migrate", "api", "proxy", "worker", "worker-system", "beat", "flower",
+}  # fmt: skip
 APP_SERVICES = ("migrate", "api", "worker", "worker-system", "beat", "flower")
-LONG_RUNNING = ("postgres", "redis", "api", "worker", "worker-system", "beat", "flower")
+LONG_RUNNING = ("postgres", "redis", "api", "proxy", "worker", "worker-system", "beat", "flower")
 WORKERS = ("worker", "worker-system")
 SECRETS = (
     "JWT_SECRET_KEY",
@@ -102,9 +104,30 @@ def test_workers_consume_every_configured_celery_queue_once() -> None:
 
 
 @pytest.mark.parametrize("name", WORKERS)
-def test_workers_can_isolate_code_node_runs(name: str) -> None:
+def test_workers_get_what_bwrap_needs_and_nothing_more(name: str) -> None:
     worker = service(name)
     assert (worker["user"], worker["cap_add"]) == ("root", ["SYS_ADMIN"])
+    assert sorted(worker["security_opt"]) == ["apparmor=unconfined", "seccomp=unconfined"]
+    assert not worker.get("privileged", False)
+
+
+def test_only_workers_get_sandbox_privileges() -> None:
+    others = set(compose()["services"]) - set(WORKERS)
+    privileged = {
+        name for name in others if {"cap_add", "security_opt", "privileged"} & set(service(name))
+    }
+    assert not privileged
+
+
+def test_readme_says_why_workers_get_each_privilege() -> None:
+    text = readme_section("The Code node sandbox")
+    for setting in (
+        "user: root",
+        "cap_add: [SYS_ADMIN]",
+        "seccomp=unconfined",
+        "apparmor=unconfined",
+    ):
+        assert setting in text, setting
 
 
 def test_beat_runs_exactly_one_replica() -> None:
@@ -119,8 +142,8 @@ def test_flower_is_published_on_loopback_only() -> None:
     assert all(str(port).startswith("127.0.0.1:") for port in ports)
 
 
-@pytest.mark.parametrize("name", ["postgres", "redis"])
-def test_datastore_is_not_published_on_the_host(name: str) -> None:
+@pytest.mark.parametrize("name", ["postgres", "redis", "api"])
+def test_service_is_not_published_on_the_host(name: str) -> None:
     assert "ports" not in service(name)
 
 
@@ -161,6 +184,14 @@ def test_flower_login_is_required() -> None:
     assert service("flower")["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
 
 
+def test_flower_loads_the_config_that_protects_its_metrics() -> None:
+    command = service("flower")["command"].split()
+    assert "--conf=workers/flowerconfig.py" in command
+    assert (ROOT / "workers" / "flowerconfig.py").is_file()
+    copied = [args.split() for keyword, args in dockerfile_instructions() if keyword == "COPY"]
+    assert ["workers/", "workers/"] in copied  # the image has the config where compose looks
+
+
 def test_dockerfile_runs_as_a_non_root_user() -> None:
     users = [args for keyword, args in dockerfile_instructions() if keyword == "USER"]
     assert users, "the Dockerfile has no USER line"
@@ -173,6 +204,11 @@ def test_dockerfile_installs_runtime_dependencies_from_constraints() -> None:
     assert installs
     assert all("-c constraints.txt" in args for args in installs)
     assert not any("[dev]" in args for args in installs)
+
+
+def test_dockerfile_installs_bubblewrap_for_the_code_node() -> None:
+    runs = [args for keyword, args in dockerfile_instructions() if keyword == "RUN"]
+    assert any("apt-get install" in args and "bubblewrap" in args.split() for args in runs)
 
 
 def test_dockerfile_bakes_in_no_secrets() -> None:
@@ -197,3 +233,49 @@ def test_dockerfile_default_command_is_gunicorn() -> None:
 def test_dockerignore_keeps_local_state_out_of_the_image(entry: str) -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     assert entry in lines
+
+
+def nginx_directives() -> dict[str, list[str]]:
+    """Return deploy/nginx/nginx.conf as directive name -> values (comments dropped)."""
+    text = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx" / "nginx.conf").read_text())
+    found: dict[str, list[str]] = {}
+    for statement in re.findall(r"([a-z_]+)\s+([^;{}]*);", text):
+        found.setdefault(statement[0], []).append(statement[1].strip())
+    return found
+
+
+def test_only_the_proxy_publishes_the_api_port() -> None:
+    published = {name for name, spec in compose()["services"].items() if spec.get("ports")}
+    assert published == {"proxy", "flower"}
+    assert service("proxy")["ports"] == ["${FLUXOLAB_PORT:-8000}:8080"]
+    assert nginx_directives()["listen"] == ["8080"]
+
+
+def test_proxy_runs_the_official_nginx_image_with_the_repository_config() -> None:
+    proxy = service("proxy")
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["volumes"] == ["./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+
+
+def test_proxy_forwards_to_the_api_service_with_the_client_address() -> None:
+    directives = nginx_directives()
+    assert directives["server"] == ["api:8000"]
+    assert directives["proxy_pass"] == ["http://fluxolab_api"]
+    assert "X-Forwarded-For $remote_addr" in directives["proxy_set_header"]
+    assert service("api")["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+
+
+def test_proxy_buffers_whole_requests_with_read_timeouts() -> None:
+    directives = nginx_directives()
+    assert directives["proxy_request_buffering"] == ["on"]
+    assert directives["client_header_timeout"] == ["10s"]
+    assert directives["client_body_timeout"] == ["10s"]
+    assert directives["reset_timedout_connection"] == ["on"]
+
+
+def test_proxy_body_limit_matches_the_api_default() -> None:
+    from fluxolab.config import build_config
+
+    limit = build_config({"FLUXOLAB_ENV": "test"})["MAX_CONTENT_LENGTH"]
+    assert nginx_directives()["client_max_body_size"] == [f"{limit // (1024 * 1024)}m"]

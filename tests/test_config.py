@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
-from fluxolab.config import build_config
+from fluxolab.config import build_config, load_or_create_local_secrets
 
 GOOD = {
     "JWT_SECRET_KEY": "k" * 48,
@@ -56,3 +58,16 @@ def test_unknown_mode_refuses_to_start(production: pytest.MonkeyPatch) -> None:
     production.setenv("FLUXOLAB_ENV", "staging")
     with pytest.raises(RuntimeError, match="FLUXOLAB_ENV"):
         build_config()
+
+
+def test_local_secrets_are_created_private(tmp_path: Path) -> None:
+    created = load_or_create_local_secrets(tmp_path)
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert load_or_create_local_secrets(tmp_path) == created
+
+
+def test_local_secrets_found_world_readable_are_made_private(tmp_path: Path) -> None:
+    created = load_or_create_local_secrets(tmp_path)
+    (tmp_path / "secrets.json").chmod(0o644)
+    assert load_or_create_local_secrets(tmp_path) == created
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600

@@ -9,6 +9,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from fluxolab.errors import ValidationFailed
+
 POLICY_MESSAGE = (
     "A senha deve ter de 8 a 72 caracteres, com letra minuscula, letra maiuscula, "
     "numero e um caractere especial (@$!%*?&)."
@@ -17,8 +19,17 @@ _POLICY = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[@$!%*?&]).{8,72}$")
 
 
 def meets_policy(password: str) -> bool:
-    """Tell whether ``password`` satisfies the reset policy the frontend also checks."""
+    """Tell whether ``password`` satisfies the policy the frontend also checks."""
     return bool(_POLICY.match(password))
+
+
+def ensure_policy(password: str, field: str) -> None:
+    """Refuse a password a user chooses (register, reset, any change) that breaks the policy.
+
+    Raises ``ValidationFailed`` with the policy message as the error of ``field``.
+    """
+    if not meets_policy(password):
+        raise ValidationFailed(POLICY_MESSAGE, errors={field: [POLICY_MESSAGE]})
 
 
 @lru_cache(maxsize=4)

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from fluxolab import dispatch
 from fluxolab.auth import tokens
-from fluxolab.auth.passwords import POLICY_MESSAGE, hash_password, meets_policy
-from fluxolab.errors import BadRequest, ValidationFailed
+from fluxolab.auth.passwords import ensure_policy, hash_password
+from fluxolab.errors import BadRequest
 from fluxolab.extensions import db
 from fluxolab.mail import send_mail
 from fluxolab.models import PasswordResetRequest, User, utcnow
@@ -133,34 +133,83 @@ def _open_request(user_id: uuid.UUID) -> PasswordResetRequest | None:
     ).scalar_one_or_none()
 
 
+def _spend_attempt(request_id: uuid.UUID) -> str | None:
+    """Count one attempt against an open request; return its code hash, or None when none is left.
+
+    One conditional ``UPDATE``: concurrent attempts are serialized by the row, so the cap
+    holds however many arrive at once (a read-modify-write would let them all pass).
+    """
+    now = utcnow()
+    return db.session.execute(
+        update(PasswordResetRequest)
+        .where(
+            PasswordResetRequest.id == request_id,
+            PasswordResetRequest.attempts < MAX_ATTEMPTS,
+            PasswordResetRequest.canceled_at.is_(None),
+            PasswordResetRequest.consumed_at.is_(None),
+            PasswordResetRequest.verified_at.is_(None),
+            PasswordResetRequest.expires_at > now,
+        )
+        .values(attempts=PasswordResetRequest.attempts + 1)
+        .returning(PasswordResetRequest.code_hash)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+
+
+def _mark_verified(request_id: uuid.UUID) -> bool:
+    """Mark a request verified, once: of two right answers at the same time only one wins."""
+    marked = db.session.execute(
+        update(PasswordResetRequest)
+        .where(PasswordResetRequest.id == request_id, PasswordResetRequest.verified_at.is_(None))
+        .values(verified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(marked.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _refusal(request_id: uuid.UUID) -> BadRequest:
+    """Why no attempt was left: the cap was reached, or the request closed meanwhile."""
+    attempts = db.session.execute(
+        select(PasswordResetRequest.attempts).where(PasswordResetRequest.id == request_id)
+    ).scalar_one_or_none()
+    if attempts is not None and attempts >= MAX_ATTEMPTS:
+        return BadRequest(
+            "Numero maximo de tentativas atingido; peca um novo codigo.", code="too_many_attempts"
+        )
+    return BadRequest(INVALID_CODE, code="invalid_code")
+
+
 def verify_code(identifier: str, code: str) -> str:
-    """Check a code (5 attempts at most) and return a 10-minute single-use reset token."""
+    """Check a code (5 attempts at most, even concurrently) and return a single-use reset token.
+
+    Raises ``BadRequest``: ``invalid_code`` for a wrong, expired or unknown code,
+    ``too_many_attempts`` once the request's attempts are spent (the right code included).
+    """
     kind, value = normalize_identifier(identifier)
+    given_hash = _code_hash(code)
     user = _find_user(kind, value)
     request = _open_request(user.id) if user else None
     if user is None or request is None:
         raise BadRequest(INVALID_CODE, code="invalid_code")
-    if request.attempts >= MAX_ATTEMPTS:
-        raise BadRequest(
-            "Numero maximo de tentativas atingido; peca um novo codigo.", code="too_many_attempts"
-        )
-    request.attempts += 1
-    if not hmac.compare_digest(request.code_hash, _code_hash(code)):
+    user_id, request_id = user.id, request.id
+    stored_hash = _spend_attempt(request_id)
+    if stored_hash is None:
+        db.session.rollback()
+        raise _refusal(request_id)
+    if not hmac.compare_digest(stored_hash, given_hash) or not _mark_verified(request_id):
         db.session.commit()
         raise BadRequest(INVALID_CODE, code="invalid_code")
-    request.verified_at = utcnow()
     db.session.commit()
     return create_access_token(
-        identity=str(user.id),
-        additional_claims={"purpose": "password_reset", "rid": str(request.id)},
+        identity=str(user_id),
+        additional_claims={"purpose": "password_reset", "rid": str(request_id)},
         expires_delta=TOKEN_LIFETIME,
     )
 
 
 def reset_password(reset_token: str, new_password: str) -> None:
     """Set a new password with a verified reset token (once) and end every session of the user."""
-    if not meets_policy(new_password):
-        raise ValidationFailed(POLICY_MESSAGE, errors={"newPassword": [POLICY_MESSAGE]})
+    ensure_policy(new_password, "newPassword")
     try:
         claims = decode_token(reset_token)
         request_id = uuid.UUID(str(claims["rid"]))

@@ -83,9 +83,11 @@ class Register(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create an account and its workspace
 
-        Public. With `SIGNUP_ACCESS_TOKEN` set, `accessToken` must match it (403 otherwise).
-        A taken e-mail is a 409. With `inviteToken` (from an invitation e-mail to this address)
-        the user joins that workspace instead of getting a new one.
+        Public. The password follows the reset policy (8-72 characters with lower and upper
+        case, a digit and one of @$!%*?&; 422 otherwise). With `SIGNUP_ACCESS_TOKEN` set,
+        `accessToken` must match it (403 otherwise). A taken e-mail is a 409. With
+        `inviteToken` (from an invitation e-mail to this address) the user joins that
+        workspace instead of getting a new one.
         """
         user = service.register(
             body["email"],

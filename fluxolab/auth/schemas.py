@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from fluxolab.common.fields import Trimmed
 from fluxolab.common.schemas import BaseSchema
 
 HEX_COLOR = validate.Regexp(r"^#[0-9A-Fa-f]{6}$", error="Must be a hex colour like #6366F1.")
@@ -39,7 +40,7 @@ class LoginOut(Schema):
 class RegisterIn(BaseSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=72))
-    displayName = fields.String(required=True, validate=validate.Length(min=2, max=190))
+    displayName = Trimmed(required=True, validate=validate.Length(min=2, max=190))
     avatarColor = fields.String(load_default=None, validate=HEX_COLOR)
     accessToken = fields.String(
         load_default=None, load_only=True, validate=validate.Length(max=256)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fluxolab.auth import tokens
-from fluxolab.auth.passwords import hash_password, verify_password
+from fluxolab.auth.passwords import ensure_policy, hash_password, verify_password
 from fluxolab.errors import Conflict, Forbidden, Unauthorized
 from fluxolab.extensions import db
 from fluxolab.models import User, WorkspaceMember, utcnow
@@ -57,9 +57,11 @@ def register(
 ) -> User:
     """Create a user and their workspace, or join the workspace whose invitation they hold.
 
-    Raises ``Forbidden`` for a wrong invite code, ``Conflict`` for a taken e-mail and
-    ``NotFound`` for an invitation token that is not valid for this e-mail.
+    Raises ``ValidationFailed`` for a password outside the policy, ``Forbidden`` for a wrong
+    invite code, ``Conflict`` for a taken e-mail and ``NotFound`` for an invitation token that
+    is not valid for this e-mail.
     """
+    ensure_policy(password, "password")
     _check_invite_code(access_token)
     email = normalize_email(email)
     if find_user_by_email(email) is not None:

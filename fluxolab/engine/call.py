@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fluxolab.engine.budget import ItemBudget
 from fluxolab.engine.context import Item, RunContext
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.expressions import ExpressionError, ExpressionScope, evaluate, render
@@ -69,6 +70,10 @@ class NodeCall:
     def node_state(self) -> dict[str, Any]:
         """Return this node's persistent bookkeeping dict (kept across runs and resumes)."""
         return self.env.node_states.setdefault(self.node.id, {})
+
+    def item_budget(self) -> ItemBudget:
+        """Return a fresh budget of the run's per-step item limit, for nodes that build items."""
+        return ItemBudget(self.ctx.limits.max_items_per_step)
 
     def raw(self, key: str, default: Any = None) -> Any:
         """Return a param as written in the definition (after defaults), unrendered."""

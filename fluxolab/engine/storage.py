@@ -4,12 +4,22 @@ Items are never mutated once emitted, so a list of plain JSON items is stored by
 after one ``json.dumps`` to measure it; only lists holding non-JSON values (datetimes, NaN,
 tuples ...) are converted. A list over budget keeps its leading items and ends with the marker
 ``{"json": {"$truncated": {"items": omitted_count, "bytes": omitted_bytes}}}``.
+
+Text that no database can store as JSON, the NUL character (PostgreSQL's JSONB refuses
+``\\u0000``) and unpaired UTF-16 surrogates (not Unicode text: JSONB refuses them, strict JSON
+readers reject them), is stored as U+FFFD REPLACEMENT CHARACTER, in keys and values alike;
+the run itself sees the data unchanged (until it waits: a resumed run continues from the
+stored checkpoint). ``storable_json`` is the database's JSON serialiser
+(both backends), so the rule holds for every JSON column: steps, trigger data, run input and
+output, checkpoints, errors and responses. Where two keys of one object become equal, the
+later one wins, as when a JSON object repeats a key.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -30,6 +40,31 @@ def _dumps(value: Any) -> str | None:
         return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError):
         return None
+
+
+# One JSON escape at a time, so that an escaped backslash (two characters) never starts an
+# escape: a surrogate pair (kept), NUL or an unpaired surrogate (replaced), anything else.
+_ESCAPE = re.compile(
+    r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u(?P<bad>0000|d[89a-f][0-9a-f]{2})|\\."
+)
+_REPLACEMENT = "\\ufffd"
+
+
+def _storable_escape(match: re.Match[str]) -> str:
+    """Return a JSON escape as it is stored: NUL and lone surrogates become U+FFFD."""
+    return _REPLACEMENT if match.group("bad") else match.group(0)
+
+
+def storable_json(value: Any) -> str:
+    """Serialise ``value`` as JSON text every database stores (NUL, lone surrogates -> U+FFFD).
+
+    The text is ASCII (every other character is an escape), so the only characters that can
+    be a problem are escapes, found without decoding anything when there are none.
+    """
+    text = json.dumps(value)
+    if "\\u0000" in text or "\\ud" in text:
+        text = _ESCAPE.sub(_storable_escape, text)
+    return text
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:

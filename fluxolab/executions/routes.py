@@ -55,7 +55,7 @@ DETAIL_FIELDS = (*LIST_FIELDS, "input_items", "output_items", "response")
 
 
 def execution_view(
-    execution: Execution, workflow_name: str | None = None, *, detail: bool = False
+    execution: Execution, workflow_name: str | None, *, detail: bool = False
 ) -> dict[str, Any]:
     """Flatten an execution (plus its workflow name) for the output schemas."""
     view = {name: getattr(execution, name) for name in (DETAIL_FIELDS if detail else LIST_FIELDS)}
@@ -175,7 +175,7 @@ class Executions(MethodView):
 
 
 def _detail(execution: Execution) -> dict[str, Any]:
-    view = execution_view(execution, detail=True)
+    view = execution_view(execution, service.workflow_name(execution), detail=True)
     view["steps"] = service.get_steps(execution.id)
     return {"status": "ok", "execution": view}
 

@@ -188,6 +188,16 @@ def get_execution(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> Execution
     return execution
 
 
+def workflow_name(execution: Execution) -> str | None:
+    """Return the current name of the execution's workflow (None if the row is gone)."""
+    return db.session.execute(
+        select(Workflow.name).where(
+            Workflow.id == execution.workflow_id,
+            Workflow.workspace_id == execution.workspace_id,
+        )
+    ).scalar_one_or_none()
+
+
 def get_steps(execution_id: uuid.UUID) -> list[ExecutionStep]:
     """Return the steps of an execution in the order they ran."""
     return list(

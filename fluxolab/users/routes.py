@@ -91,9 +91,10 @@ class Members(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Invite an e-mail to the workspace with a role
 
-        Admin or owner; only an owner grants `owner` (403); 409 when the e-mail is already a
-        member. The same answer whether or not the e-mail has an account: the invitation
-        e-mail carries a token, used at registration (`inviteToken`) or with
+        Admin or owner; only an owner grants `owner` or re-invites an e-mail whose pending
+        invitation is for `owner` (403); 409 when the e-mail is already a member. The same
+        answer whether or not the e-mail has an account: the invitation e-mail carries a
+        token, used at registration (`inviteToken`) or with
         `POST /api/users/invitations/accept`.
         """
         invitation = service.add_member(current_actor(), body["email"], body["role"])

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from fluxolab.auth.schemas import HEX_COLOR
+from fluxolab.common.fields import Trimmed
 from fluxolab.common.schemas import BaseSchema, page_fields
 from fluxolab.models import ROLES
 from fluxolab.users import preferences as prefs
@@ -17,11 +18,6 @@ ROLE_FIELD_ERROR = f"Must be one of: {', '.join(ROLES)}."
 def _timezone(value: str) -> None:
     if not prefs.is_valid_timezone(value):
         raise ValidationError("Must be an IANA time zone such as America/Sao_Paulo.")
-
-
-def _display_name(value: str) -> None:
-    if not 2 <= len(value.strip()) <= 190:
-        raise ValidationError("Must have 2 to 190 characters.")
 
 
 class StrictBoolean(fields.Boolean):
@@ -120,7 +116,7 @@ class ProfileOut(Schema):
 class ProfileIn(BaseSchema):
     """Changing ``email`` needs ``currentPassword`` (missing: 422, wrong: 403)."""
 
-    displayName = fields.String(validate=_display_name)
+    displayName = Trimmed(validate=validate.Length(min=2, max=190))
     avatarColor = fields.String(validate=HEX_COLOR)
     timezone = _timezone_field()
     language = _language_field()

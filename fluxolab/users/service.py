@@ -230,8 +230,9 @@ def add_member(actor: Actor, email: str, role: str) -> dict[str, Any]:
     """Invite an e-mail to the workspace; its owner joins by presenting the mailed token.
 
     The answer is the same whether or not the e-mail has an account (no enumeration, no one
-    added without consent). Raises ``Forbidden`` when a non-owner grants owner and
-    ``Conflict`` when the e-mail already belongs to a member.
+    added without consent). Raises ``Forbidden`` when a non-owner grants owner or would
+    replace a pending owner invitation, and ``Conflict`` when the e-mail already belongs to a
+    member.
     """
     workspaces.check_role_value(role)
     workspaces.ensure_can_grant(actor.role, role)
@@ -244,7 +245,9 @@ def add_member(actor: Actor, email: str, role: str) -> dict[str, Any]:
     if member is not None:
         raise Conflict("Este usuario ja e membro do workspace.", code="already_member")
     workspaces.ensure_seat_for(actor.workspace_id, email)
-    invitation, token = workspaces.invite_email(actor.workspace_id, email, role, actor.user_id)
+    invitation, token = workspaces.invite_email(
+        actor.workspace_id, email, role, actor.user_id, actor.role
+    )
     _commit_or_conflict("Convite ja enviado para este e-mail; tente novamente.", "conflict")
     _mail_invitation(actor, invitation, token)
     return invitation_view(invitation)
@@ -315,7 +318,7 @@ def remove_member(actor: Actor, user_id: uuid.UUID) -> None:
 
 
 def revoke_invitation(actor: Actor, invitation_id: uuid.UUID) -> None:
-    """Delete a pending invitation of this workspace; only an owner revokes an owner invitation."""
+    """Delete a pending invitation of this workspace (``ensure_may_manage_invitation`` decides)."""
     invitation = db.session.execute(
         select(WorkspaceInvitation).where(
             WorkspaceInvitation.id == invitation_id,
@@ -325,7 +328,6 @@ def revoke_invitation(actor: Actor, invitation_id: uuid.UUID) -> None:
     ).scalar_one_or_none()
     if invitation is None:
         raise NotFound("Convite nao encontrado.")
-    if invitation.role == "owner" and actor.role != "owner":
-        raise Forbidden("Apenas um owner pode revogar um convite de owner.")
+    workspaces.ensure_may_manage_invitation(actor.role, invitation)
     db.session.delete(invitation)
     db.session.commit()

@@ -12,6 +12,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from fluxolab.common.fields import Trimmed
 from fluxolab.common.schemas import BaseSchema, PageArgs, page_fields
 from fluxolab.models import WORKFLOW_STATUSES
 
@@ -69,20 +70,15 @@ class DefinitionIn(BaseSchema):
 
 def _tags_field() -> fields.List:
     return fields.List(
-        fields.String(validate=validate.Length(min=1, max=50)),
+        Trimmed(validate=validate.Length(min=1, max=50)),
         validate=validate.Length(max=MAX_TAGS),
     )
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
 
 
 class _WorkflowFieldsIn(BaseSchema):
     """Fields shared by create and update; tags are deduplicated keeping their first order."""
 
-    name = fields.String(validate=[validate.Length(min=1, max=255), _not_blank])
+    name = Trimmed(validate=validate.Length(min=1, max=255))
     description = fields.String(validate=validate.Length(max=2000))
     definition = fields.Nested(DefinitionIn)
     tags = _tags_field()
@@ -97,7 +93,7 @@ class _WorkflowFieldsIn(BaseSchema):
 class WorkflowCreateIn(_WorkflowFieldsIn):
     """Body of ``POST /api/workflows`` (the builder sends ``name`` and ``definition``)."""
 
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=255), _not_blank])
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=255))
 
 
 class WorkflowUpdateIn(_WorkflowFieldsIn):
@@ -118,7 +114,7 @@ class WorkflowListArgs(PageArgs):
         metadata={"description": "Case-insensitive substring of the name"},
     )
     status = fields.String(validate=validate.OneOf(WORKFLOW_STATUSES))
-    tag = fields.String(validate=validate.Length(min=1, max=50))
+    tag = Trimmed(validate=validate.Length(min=1, max=50))
     sort = fields.String(
         load_default="-updatedAt",
         validate=validate.OneOf([*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS)]),

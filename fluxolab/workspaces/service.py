@@ -154,6 +154,16 @@ def ensure_can_grant(actor_role: str, role: str) -> None:
         raise Forbidden("Apenas um owner pode conceder o papel de owner.")
 
 
+def ensure_may_manage_invitation(actor_role: str, invitation: WorkspaceInvitation) -> None:
+    """Only an owner may revoke, or replace by inviting the same e-mail again, an owner invitation.
+
+    The one rule for every change to a pending invitation: a role that may not revoke it may
+    not downgrade it or replace its token either.
+    """
+    if invitation.role == "owner" and actor_role != "owner":
+        raise Forbidden("Apenas um owner pode revogar ou substituir um convite de owner.")
+
+
 def count_owners(workspace_id: uuid.UUID) -> int:
     """Return how many owners the workspace has."""
     return int(
@@ -210,17 +220,24 @@ def ensure_seat_for(workspace_id: uuid.UUID, email: str) -> None:
 
 
 def invite_email(
-    workspace_id: uuid.UUID, email: str, role: str, invited_by: uuid.UUID
+    workspace_id: uuid.UUID, email: str, role: str, invited_by: uuid.UUID, actor_role: str
 ) -> tuple[WorkspaceInvitation, str]:
-    """Create (or refresh, with a new token) a pending invitation; return it and its token."""
+    """Create (or refresh, with a new token) a pending invitation; return it and its token.
+
+    Raises ``Forbidden`` when ``actor_role`` may not replace the pending invitation already
+    sent to this e-mail (``ensure_may_manage_invitation``); granting ``role`` is checked by
+    the caller (``ensure_can_grant``).
+    """
     invitation = db.session.execute(
-        select(WorkspaceInvitation).where(
-            WorkspaceInvitation.workspace_id == workspace_id, WorkspaceInvitation.email == email
-        )
+        select(WorkspaceInvitation)
+        .where(WorkspaceInvitation.workspace_id == workspace_id, WorkspaceInvitation.email == email)
+        .with_for_update()
     ).scalar_one_or_none()
     if invitation is None:
         invitation = WorkspaceInvitation(workspace_id=workspace_id, email=email)
         db.session.add(invitation)
+    elif invitation.accepted_at is None:
+        ensure_may_manage_invitation(actor_role, invitation)
     invitation.role = role
     invitation.invited_by = invited_by
     invitation.accepted_at = None

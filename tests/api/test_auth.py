@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from fluxolab.auth.passwords import POLICY_MESSAGE
+from fluxolab.extensions import db
+from fluxolab.models import User
 from tests.factories import PASSWORD, api_login, make_account, unique_email
+from tests.helpers import assert_envelope
 
 
 def register(client: FlaskClient, **overrides: object) -> object:
@@ -48,6 +54,49 @@ def test_register_rejects_unknown_fields_with_422(client: FlaskClient) -> None:
     assert body["code"] == "validation_error"
     assert "role" in body["errors"]
     assert isinstance(body["message"], str)
+
+
+def _users_with(email: str) -> int:
+    return int(
+        db.session.execute(
+            select(func.count()).select_from(User).where(User.email == email)
+        ).scalar_one()
+    )
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["aaaaaaaa", "abcdefg1!", "ABCDEFG1!", "Abcdefgh!", "Abcdefgh1", "Abcdefg1#"],
+    ids=["one-letter", "no-upper", "no-lower", "no-digit", "no-special", "special-outside-set"],
+)
+def test_register_with_a_password_outside_the_reset_policy_is_422(
+    client: FlaskClient, weak: str
+) -> None:
+    email = unique_email()
+    body = assert_envelope(register(client, email=email, password=weak), 422, "validation_error")
+    assert body["message"] == POLICY_MESSAGE
+    assert body["errors"] == {"password": [POLICY_MESSAGE]}
+    assert _users_with(email) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["  ", " A ", "\t\n", "A" + " " * 9],
+    ids=["blank", "one-char", "tab-newline", "one-char-padded"],
+)
+def test_register_display_name_is_measured_without_surrounding_whitespace(
+    client: FlaskClient, name: str
+) -> None:
+    email = unique_email()
+    body = assert_envelope(register(client, email=email, displayName=name), 422)
+    assert list(body["errors"]) == ["displayName"]
+    assert _users_with(email) == 0
+
+
+def test_register_stores_the_display_name_stripped(client: FlaskClient) -> None:
+    response = register(client, displayName="  Maria Silva \n")
+    assert response.status_code == 201
+    assert response.get_json()["user"]["displayName"] == "Maria Silva"
 
 
 def test_login_returns_token_and_user_shape(client: FlaskClient) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from fluxolab.executions.runner import run_execution
 from fluxolab.executions.sweeper import resume_due_waits
@@ -71,6 +72,49 @@ def test_task_body_runs_the_execution_and_detail_shows_steps(client: FlaskClient
     assert [step["nodeId"] for step in execution["steps"]] == ["t", "s1", "if", "s2", "end"]
     assert execution["outputItems"] == [{"json": {"n": 3, "big": "yes"}}]
     assert execution["durationMs"] is not None
+
+
+def test_detail_cancel_and_lists_name_the_workflow(client: FlaskClient) -> None:
+    account = make_account()
+    workflow_id = new_workflow(client, account, FIVE_NODES)
+    execution_id = start(client, account, workflow_id)
+    detail = client.get(f"/api/executions/{execution_id}", headers=account.headers).get_json()
+    canceled = client.post(f"/api/executions/{execution_id}/cancel", headers=account.headers)
+    listed = client.get("/api/executions", headers=account.headers).get_json()
+    per_workflow = client.get(
+        f"/api/workflows/{workflow_id}/executions", headers=account.headers
+    ).get_json()
+
+    assert detail["execution"]["workflowName"] == "W"
+    assert canceled.get_json()["execution"]["workflowName"] == "W"
+    assert [item["workflowName"] for item in listed["executions"]] == ["W"]
+    assert [item["workflowName"] for item in per_workflow["executions"]] == ["W"]
+
+
+def _statements_for(client: FlaskClient, account: Account, path: str) -> int:
+    """How many SQL statements one GET of ``path`` runs."""
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path, headers=account.headers).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_execution_lists_name_workflows_without_a_query_per_row(client: FlaskClient) -> None:
+    account = make_account()
+    workflow_ids = [new_workflow(client, account, FIVE_NODES) for _ in range(4)]
+    start(client, account, workflow_ids[0])
+    one_row = _statements_for(client, account, "/api/executions")
+    for workflow_id in workflow_ids:
+        start(client, account, workflow_id)
+    five_rows = _statements_for(client, account, "/api/executions")
+    assert five_rows == one_row
 
 
 def test_run_of_an_unrunnable_workflow_is_422_naming_the_node(client: FlaskClient) -> None:

@@ -661,3 +661,63 @@ def test_invitations_stop_at_the_plan_user_limit(client: FlaskClient) -> None:
     assert refused.get_json()["code"] == "plan_limit_users"
     again = client.post(MEMBERS, json={"email": first, "role": "editor"}, headers=owner.headers)
     assert again.status_code == 201  # re-sending a pending invitation takes no new seat
+
+
+def _invitation_row(workspace_id: uuid.UUID, email: str) -> tuple[str, str, uuid.UUID | None]:
+    db.session.expire_all()
+    row = db.session.execute(
+        select(
+            WorkspaceInvitation.role, WorkspaceInvitation.token_hash, WorkspaceInvitation.invited_by
+        ).where(
+            WorkspaceInvitation.workspace_id == workspace_id, WorkspaceInvitation.email == email
+        )
+    ).one()
+    return row[0], row[1], row[2]
+
+
+@pytest.mark.parametrize("new_role", ROLES)
+@pytest.mark.parametrize("pending_role", ROLES)
+@pytest.mark.parametrize("actor_role", ["admin", "owner"])
+def test_reinviting_replaces_a_pending_invitation_only_where_revoking_it_is_allowed(
+    client: FlaskClient, actor_role: str, pending_role: str, new_role: str
+) -> None:
+    owner = make_account()
+    actor = actor_with(owner, actor_role)
+    email = unique_email("convidado")
+    sent = client.post(MEMBERS, json={"email": email, "role": pending_role}, headers=owner.headers)
+    assert sent.status_code == 201
+    before = _invitation_row(owner.workspace_id, email)
+    may_revoke = actor_role == "owner" or pending_role != "owner"
+    may_grant = actor_role == "owner" or new_role != "owner"
+
+    response = client.post(MEMBERS, json={"email": email, "role": new_role}, headers=actor.headers)
+
+    after = _invitation_row(owner.workspace_id, email)
+    if may_revoke and may_grant:
+        assert response.status_code == 201
+        assert after[0] == new_role and after[1] != before[1]
+    else:
+        assert response.status_code == 403
+        assert after == before  # same role, same token, same inviter: the mailed token still works
+
+
+def test_an_admin_cannot_downgrade_an_owner_invitation_and_its_token_still_works(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner = make_account()
+    admin = make_member(owner, "admin")
+    invitee = make_account()
+    client.post(MEMBERS, json={"email": invitee.user.email, "role": "owner"}, headers=owner.headers)
+    token = invitation_token(app, invitee.user.email)
+
+    response = client.post(
+        MEMBERS, json={"email": invitee.user.email, "role": "viewer"}, headers=admin.headers
+    )
+
+    assert response.status_code == 403
+    assert response.get_json()["message"] == (
+        "Apenas um owner pode revogar ou substituir um convite de owner."
+    )
+    assert invitation_token(app, invitee.user.email) == token  # no new e-mail was sent
+    assert accept(client, invitee, token).status_code == 200
+    assert role_of(owner.workspace_id, invitee.user_id) == "owner"

@@ -135,6 +135,18 @@ def test_post_deduplicates_tags_keeping_order(client: FlaskClient, owner: Accoun
     assert created["tags"] == ["vendas", "crm", "b"]
 
 
+def test_names_and_tags_are_stored_without_surrounding_whitespace(
+    client: FlaskClient, owner: Account
+) -> None:
+    created = create_workflow(client, owner, name="  Leads  ", tags=[" crm ", "crm", "\tb "])
+    assert (created["name"], created["tags"]) == ("Leads", ["crm", "b"])
+    response = client.put(
+        f"/api/workflows/{created['id']}", json={"name": " Renomeado\n"}, headers=owner.headers
+    )
+    assert response.status_code == 200, response.get_json()
+    assert get_workflow(client, owner, created["id"])["name"] == "Renomeado"
+
+
 def test_get_returns_detail_with_current_definition(client: FlaskClient, owner: Account) -> None:
     created = create_workflow(client, owner, description="Leads", tags=["crm"])
     response = client.get(f"/api/workflows/{created['id']}", headers=owner.headers)

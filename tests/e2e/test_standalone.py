@@ -7,8 +7,11 @@ One system is booted per module (booting takes seconds); the shutdown test comes
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -25,15 +28,16 @@ import httpx
 import pytest
 
 from bench._support import RUN_INPUT, WORKFLOW
+from tests.e2e.stalling import assert_health_answers_while_stalled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]  # a hang guard; the module takes ~40 s
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUXOLAB = Path(sys.executable).parent / "fluxolab"
 HOST = "127.0.0.1"
-PASSWORD = "correct-horse-battery"
-# at least: api + 1 gunicorn worker, worker + 2 pool processes, beat, flower
-EXPECTED_PROCESSES = 7
+PASSWORD = "Correct-horse-battery-7!"
+# at least: api (one waitress process), worker + 2 pool processes, beat, flower
+EXPECTED_PROCESSES = 6
 _STRIPPED = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI"}
 _STRIPPED |= {"JWT_SECRET_KEY", "CREDENTIALS_ENCRYPTION_KEYS"}
 
@@ -169,17 +173,20 @@ def _secrets(system: System) -> dict[str, str]:
     return data
 
 
-def test_banner_lists_urls_flower_login_and_data_folder(system: System) -> None:
+def test_banner_lists_urls_and_data_folder_and_points_to_the_flower_login(
+    system: System,
+) -> None:
     text = system.text()
     for expected in (
         f"{system.api}/api\n",
         f"{system.api}/api/docs",
         f"{system.api}/api/openapi.json",
         system.flower,
-        "login {} / {}".format(*_secrets(system)["FLOWER_BASIC_AUTH"].split(":", 1)),
+        f"FLOWER_BASIC_AUTH in {system.var_dir / 'secrets.json'}",
         str(system.var_dir),
     ):
         assert expected in text
+    assert _secrets(system)["FLOWER_BASIC_AUTH"].partition(":")[2] not in text
 
 
 def test_secrets_file_is_private(system: System) -> None:
@@ -294,6 +301,65 @@ def test_worker_purges_expired_reset_request_enqueued_from_another_process(
     assert {expired, current} & _reset_request_ids(database) == {current}
 
 
+def _mail_to(outbox: Path, address: str, seen: set[Path], timeout: float = 30) -> str:
+    """Wait for a new outbox mail to ``address`` (written by the worker or the api); its body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(set(outbox.glob("*.eml")) - seen):
+            seen.add(path)
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == address:
+                assert path.stat().st_mode & 0o777 == 0o600
+                body: str = message.get_content()
+                return body
+        time.sleep(0.2)
+    pytest.fail(f"no mail to {address} in {outbox} after {timeout} s")
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, text
+    return match.group(1)
+
+
+def _logged_anywhere(system: System, secret: str) -> list[str]:
+    """The log files (and the supervisor's output) holding ``secret`` as a whole word."""
+    alone = re.compile(rf"(?<![0-9A-Za-z_-]){re.escape(secret)}(?![0-9A-Za-z_-])")
+    files = [*sorted((system.var_dir / "logs").glob("*.log")), system.output]
+    return [str(path) for path in files if alone.search(path.read_text(errors="replace"))]
+
+
+def test_reset_codes_and_invitation_tokens_reach_the_outbox_but_no_log(
+    system: System, account: dict[str, str]
+) -> None:
+    outbox, seen = system.var_dir / "outbox", set[Path]()
+    resetting, invited = (f"e2e-{kind}-{uuid.uuid4().hex[:8]}@example.com" for kind in "ri")
+    headers = {"Authorization": f"Bearer {account['token']}"}
+    with httpx.Client(base_url=f"{system.api}/api", timeout=15) as client:
+        body = {"email": resetting, "password": PASSWORD, "displayName": "Reset"}
+        assert client.post("/auth/register", json=body).status_code == 201
+        forgot = client.post("/auth/password/forgot", json={"identifier": resetting})
+        assert forgot.status_code == 200, forgot.text
+        code = _found(r"\b(\d{6})\b", _mail_to(outbox, resetting, seen))
+        verified = client.post(
+            "/auth/password/verify", json={"identifier": resetting, "code": code}
+        )
+        assert verified.status_code == 200, verified.text
+        reset_token = verified.json()["resetToken"]
+        invite = client.post(
+            "/users/workspace-members", json={"email": invited, "role": "editor"}, headers=headers
+        )
+        assert invite.status_code == 201, invite.text
+        token = _found(r"codigo de convite: (\S+)", _mail_to(outbox, invited, seen))
+        body = {"email": invited, "password": PASSWORD, "displayName": "Nova", "inviteToken": token}
+        assert client.post("/auth/register", json=body).status_code == 201
+    time.sleep(1)  # let the processes flush what they would have logged
+
+    for secret in (code, reset_token, token):
+        assert _logged_anywhere(system, secret) == [], secret
+    assert outbox.stat().st_mode & 0o777 == 0o700
+
+
 @pytest.mark.parametrize(
     ("with_auth", "status"), [(False, 401), (True, 200)], ids=["anonymous", "basic-auth"]
 )
@@ -308,6 +374,29 @@ def test_flower_api_requires_the_basic_auth_from_secrets(
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    ("auth", "status"),
+    [("none", 401), ("wrong", 401), ("right", 200)],
+    ids=["anonymous", "wrong-password", "basic-auth"],
+)
+def test_flower_metrics_require_the_basic_auth_from_secrets(
+    system: System, auth: str, status: int
+) -> None:
+    user, _, password = _secrets(system)["FLOWER_BASIC_AUTH"].partition(":")
+    credentials = {"none": None, "wrong": (user, password + "x"), "right": (user, password)}
+
+    response = httpx.get(f"{system.flower}/metrics", auth=credentials[auth], timeout=15)
+
+    assert response.status_code == status
+    if status == 200:
+        assert "flower_events_total" in response.text or "# HELP" in response.text
+
+
+def test_flower_healthcheck_stays_open_and_says_only_ok(system: System) -> None:
+    response = httpx.get(f"{system.flower}/healthcheck", timeout=15)
+    assert (response.status_code, response.text) == (200, "OK")
+
+
 def test_flower_sees_the_worker_through_the_filesystem_broker(system: System) -> None:
     user, _, password = _secrets(system)["FLOWER_BASIC_AUTH"].partition(":")
     deadline = time.monotonic() + 20
@@ -319,6 +408,10 @@ def test_flower_sees_the_worker_through_the_filesystem_broker(system: System) ->
         assert response.status_code == 200
         workers = response.json()
     assert [name.partition("@")[0].startswith("standalone-") for name in workers] == [True]
+
+
+def test_health_answers_within_a_second_while_200_clients_stall(system: System) -> None:
+    assert_health_answers_while_stalled(system.api, int(system.api.rpartition(":")[2]))
 
 
 def test_sigint_stops_every_process_and_exits_zero(system: System) -> None:

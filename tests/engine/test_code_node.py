@@ -39,3 +39,37 @@ def test_code_error_fails_the_step_with_the_sandbox_message(
     assert step.error is not None
     assert step.error["type"] == "CodeError"
     assert "ZeroDivisionError" in step.error["message"]
+
+
+LEAVE_FILES = """
+for path in ("/tmp/left-behind.txt", "left-behind.txt"):
+    with open(path, "w") as handle:
+        handle.write("from an earlier run")
+return {"left": True}
+"""
+LOOK_FOR_FILES = """
+import os
+found = {}
+for path in ("/tmp/left-behind.txt", "left-behind.txt", "/dev/shm/left-behind.txt"):
+    try:
+        found[path] = open(path).read()
+    except OSError as exc:
+        found[path] = type(exc).__name__
+return found
+"""
+
+
+def test_a_later_run_of_another_workflow_sees_no_file_of_an_earlier_one(
+    make_ctx: Callable[..., RunContext],
+) -> None:
+    first = make_ctx(execution_id="exec-a", workflow={"id": "wf-a", "name": "Workspace A"})
+    second = make_ctx(execution_id="exec-b", workflow={"id": "wf-b", "name": "Workspace B"})
+    leave = run(chain(node("t", "manual"), node("c", "code-execute", code=LEAVE_FILES)), [], first)
+    assert leave.status == "succeeded", leave.error
+
+    look = run(
+        chain(node("t", "manual"), node("c", "code-execute", code=LOOK_FOR_FILES)), [], second
+    )
+
+    assert look.status == "succeeded", look.error
+    assert set(jsons(look.output)[0].values()) == {"FileNotFoundError"}

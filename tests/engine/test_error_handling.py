@@ -149,7 +149,7 @@ def test_too_many_items_fail_the_step_without_retry_or_continue(
     result = run(chain(node("t", "manual"), split), items({"list": [1, 2, 3, 4]}), ctx)
     assert result.status == "failed"
     assert result.error is not None
-    assert result.error["message"] == "Node produced 4 items; the limit is 3 per step"
+    assert result.error["message"] == "Node produced more than 3 items; the limit is 3 per step"
     assert result.steps[1].attempt == 1
     assert clock.sleeps == []
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import string
+import time
+import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,6 +173,111 @@ def test_resource_bomb_fails_with_a_limit_error(payload: str, message: str) -> N
     with pytest.raises(ExpressionError) as caught:
         render(payload, _scope())
     assert message in caught.value.message
+
+
+MEMORY_CAP_BYTES = 50 * 1024 * 1024
+DEEP_NUMBERS = "JSON.parse('['.repeat(200) + '1,'.repeat(30000) + '1' + ']'.repeat(200))"
+GROWING = [
+    pytest.param(
+        "{{ $jmespath({sep: 'x'.repeat(900000), parts: 'a,'.repeat(200).split(',')},"
+        " 'join(sep, parts)') }}",
+        "size limit",
+        id="jmespath-join-long-separator",
+    ),
+    pytest.param(
+        "{{ $jmespath({nul: JSON.parse('\"' + '\\\\u0000'.repeat(150000) + '\"')},"
+        " 'to_string([nul, nul, nul])') }}",
+        "size limit",
+        id="jmespath-to-string-escapes",
+    ),
+    pytest.param("{{ 'İ'.repeat(1e6).toLowerCase() }}", "size limit", id="toLowerCase-growth"),
+    pytest.param("{{ 'ﬃ'.repeat(4e5).toUpperCase() }}", "size limit", id="toUpperCase-growth"),
+    pytest.param(
+        "{{ [" + ", ".join(["'x'.repeat(999999)"] * 60) + "] }}",
+        "size limit",
+        id="many-values-each-under-the-bound",
+    ),
+    pytest.param(
+        "{{ JSON.stringify(" + DEEP_NUMBERS + ", null, 10) }}", "size limit", id="indent-growth"
+    ),
+    pytest.param("{{ 'x'.repeat(999999).split('') }}", "step limit", id="split-into-characters"),
+    pytest.param(
+        "{{ 'a'.padStart(10, 'x'.repeat(999999)) + 'b'.padEnd(10, 'y'.repeat(999999)) }}",
+        None,
+        id="pad-with-a-long-fill",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), GROWING)
+def test_growing_helper_fails_fast_with_bounded_memory(payload: str, message: str | None) -> None:
+    """Helpers and $jmespath functions that multiply their input stop before building it all."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        if message is None:
+            result = render(payload, _scope())
+            assert isinstance(result, str)
+            assert len(result) == 20
+        else:
+            with pytest.raises(ExpressionError) as caught:
+                render(payload, _scope())
+            assert message in caught.value.message
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 5
+    assert peak < MEMORY_CAP_BYTES, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_jmespath_join_result_is_bounded_by_the_size_limit() -> None:
+    scope = _scope({"sep": "-" * 50, "parts": ["a"] * 100})
+    limits = ExpressionLimits(max_result_chars=1_000)
+    assert len(render("{{ $jmespath($json, 'join(sep, parts[:10])') }}", scope, limits)) == 460
+    with pytest.raises(ExpressionError, match="size limit"):
+        render("{{ $jmespath($json, 'join(sep, parts)') }}", scope, limits)
+
+
+def test_jmespath_string_results_count_against_the_size_limit() -> None:
+    scope = _scope({"text": "x" * 2_000})
+    limits = ExpressionLimits(max_result_chars=1_000)
+    with pytest.raises(ExpressionError, match="size limit"):
+        render("{{ $jmespath($json, 'to_string([text])') }}", scope, limits)
+
+
+def test_texts_built_inside_jmespath_count_against_the_total() -> None:
+    scope = _scope({"rows": [[n] * 300 for n in range(3)]})
+    limits = ExpressionLimits(max_result_chars=1_000, max_built_chars=1_500)
+    assert len(render("{{ $jmespath($json, 'map(&to_string(@), rows[:2])') }}", scope, limits)) == 2
+    with pytest.raises(ExpressionError, match="in total"):
+        render("{{ $jmespath($json, 'map(&to_string(@), rows)') }}", scope, limits)
+
+
+def test_values_built_by_one_render_call_share_one_total() -> None:
+    limits = ExpressionLimits(max_result_chars=1_000, max_built_chars=3_000)
+    assert len(render("{{ ['x'.repeat(900), 'y'.repeat(900)] }}", _scope(), limits)) == 2
+    with pytest.raises(ExpressionError, match="in total"):
+        render(
+            "{{ ['x'.repeat(900), 'y'.repeat(900), 'z'.repeat(900), 'w'.repeat(900)] }}",
+            _scope(),
+            limits,
+        )
+
+
+def test_data_passed_through_a_helper_unchanged_is_not_charged() -> None:
+    scope = _scope({"text": "x" * 2_000})
+    limits = ExpressionLimits(max_result_chars=1_000)
+    assert render("{{ $json.text.trim() }}", scope, limits) == "x" * 2_000
+    with pytest.raises(ExpressionError, match="size limit"):
+        render("{{ $json.text.toUpperCase() }}", scope, limits)
+
+
+def test_split_keeps_javascript_limits() -> None:
+    assert render("{{ 'a,b,c'.split(',', 2) }}", _scope()) == ["a", "b"]
+    assert render("{{ 'a,b,c'.split(',') }}", _scope()) == ["a", "b", "c"]
+    assert render("{{ 'abc'.split('', 2) }}", _scope()) == ["a", "b"]
+    assert render("{{ 'abc'.split(null, 0) }}", _scope()) == []
+    assert render("{{ ''.split(',') }}", _scope()) == [""]
 
 
 def test_deep_parentheses_fail_at_parse_time_even_with_a_large_source_limit() -> None:

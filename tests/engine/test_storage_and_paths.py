@@ -12,7 +12,45 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fluxolab.engine.paths import MISSING, get_path, remove_path, set_path, split_path
-from fluxolab.engine.storage import TRUNCATED_KEY, store_items
+from fluxolab.engine.storage import TRUNCATED_KEY, storable_json, store_items
+
+STORABLE = [
+    pytest.param("\ud800\u0000", "\ufffd\ufffd", id="lone-surrogate-and-nul"),
+    pytest.param({"k\u0000": ["\udfff"]}, {"k\ufffd": ["\ufffd"]}, id="keys-and-nested-values"),
+    pytest.param("\udc00\ud800", "\ufffd\ufffd", id="reversed-pair-is-two-lone-halves"),
+    pytest.param("\ud83d\ude00 \U0001f600", "\U0001f600 \U0001f600", id="pairs-are-kept"),
+    pytest.param("\\u0000 \\ud800", "\\u0000 \\ud800", id="escaped-backslash-is-text"),
+    pytest.param("\\\u0000", "\\\ufffd", id="backslash-then-nul"),
+    pytest.param('é\n"\t', 'é\n"\t', id="other-text-unchanged"),
+]
+
+
+@pytest.mark.parametrize(("value", "stored"), STORABLE)
+def test_storable_json_replaces_nul_and_lone_surrogates(value: Any, stored: Any) -> None:
+    text = storable_json(value)
+    assert text.isascii()
+    assert json.loads(text) == stored
+
+
+def _expected(value: Any) -> Any:
+    """Return ``value`` as the rule stores it: pairs joined, NUL and lone halves U+FFFD."""
+    if isinstance(value, str):
+        text = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return text.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_expected(key): _expected(item) for key, item in value.items()}
+    return value
+
+
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.recursive(_ANY_TEXT, lambda inner: st.dictionaries(_ANY_TEXT, inner, max_size=3)))
+def test_storable_json_stores_valid_unicode_and_keeps_other_text(value: Any) -> None:
+    loaded = json.loads(storable_json(value))
+    json.dumps(loaded, ensure_ascii=False).encode("utf-8")  # no lone surrogate is left
+    assert loaded == _expected(value)
 
 
 def test_small_plain_lists_are_stored_as_they_are() -> None:

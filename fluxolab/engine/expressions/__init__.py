@@ -76,8 +76,12 @@ Limits (`ExpressionLimits`): source length and nesting depth are checked while p
 operator chains are flat, so ``1+1+...`` does not nest); every node and chain link costs a step
 and per-element helper work costs a step per element; the wall clock is checked with the step
 counter; every string, array or serialisation built is bounded by ``max_result_chars`` (repeated
-references to the same list/dict count in full, data passed through does not). Every failure is
-an ExpressionError; no other exception leaves `render` or `evaluate`.
+references to the same list/dict count in full, data passed through does not), and everything
+one render() call builds, added up, by ``max_built_chars``. Helpers that can grow their input
+(``repeat padStart join replace split`` case conversion, ``+``, indented ``JSON.stringify``,
+JMESPath's ``join``/``to_string``) compute or bound their result's size before building it, and
+every result of a helper, operator or ``$jmespath`` call is checked again once built. Every
+failure is an ExpressionError; no other exception leaves `render` or `evaluate`.
 """
 
 from .errors import ExpressionError, ExpressionLimits

@@ -125,6 +125,7 @@ def _stringify(rt: Runtime, receiver: Any, args: list[Any]) -> str:
 @define(_JSON, "parse", 1, prefix="JSON.")
 def _parse(rt: Runtime, receiver: Any, args: list[Any]) -> Any:
     text = text_arg(args, 0, "JSON.parse()")
+    rt.check_size(len(text))
     try:
         return json.loads(text)
     except RecursionError:

@@ -35,10 +35,14 @@ class Builtin(Internal):
         return f"{self.name}()"
 
     def invoke(self, runtime: Runtime, receiver: Any, args: list[Any]) -> Any:
-        """Check the argument count and call the implementation; raise ExpressionError if wrong."""
+        """Call the implementation and bound its result; raise ExpressionError on a wrong arity.
+
+        Every result is checked against the size limits (`Runtime.produced`), whatever the
+        helper did beforehand, so a helper that forgets an estimate cannot return a huge value.
+        """
         if not self.min_args <= len(args) <= self.max_args:
             raise ExpressionError(f"{self.name}() {_arity_text(self.min_args, self.max_args)}")
-        return self.fn(runtime, receiver, args)
+        return runtime.produced(self.fn(runtime, receiver, args), receiver, args)
 
 
 def _arity_text(low: int, high: int) -> str:

@@ -134,11 +134,26 @@ def to_plain(value: Any, runtime: Runtime) -> Any:
 
 
 def to_json_text(value: Any, runtime: Runtime, indent: int | str | None = None) -> str:
-    """Serialise `value` as JSON (compact unless `indent`), bounded by max_result_chars."""
+    """Serialise `value` as JSON (compact unless `indent`), bounded by max_result_chars.
+
+    The measured size is a lower bound of the compact text, checked before serialising.
+    Indentation can multiply it (every line repeats the indent once per nesting level), so
+    indented text is built piece by piece and abandoned as soon as it passes the bound.
+    """
     plain, size = Converter(runtime).plain(value)
     runtime.check_size(size)
-    separators = (",", ":") if indent is None else (",", ": ")
-    return runtime.text(json.dumps(plain, ensure_ascii=False, separators=separators, indent=indent))
+    if indent is None:
+        return runtime.text(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ": "), indent=indent)
+    pieces: list[str] = []
+    total = 0
+    for piece in encoder.iterencode(plain):
+        total += len(piece)
+        runtime.check_size(total)
+        pieces.append(piece)
+        if len(pieces) % _CLOCK_EVERY == 0:
+            runtime.check_clock()
+    return "".join(pieces)
 
 
 def to_scalar_text(value: Any) -> str:

@@ -19,12 +19,18 @@ class ExpressionError(Exception):
 
 @dataclass(frozen=True)
 class ExpressionLimits:
-    """Bounds on one expression (source, depth) and on one render() call (steps, sizes, time)."""
+    """Bounds on one expression (source, depth) and on one render() call (steps, sizes, time).
+
+    ``max_result_chars`` bounds every single string, array or object an expression builds;
+    ``max_built_chars`` bounds everything one render() call builds, added up, so that many
+    values each under the first bound cannot together exhaust memory.
+    """
 
     max_source_chars: int = 10_000
     max_depth: int = 64
     max_steps: int = 100_000
     max_result_chars: int = 1_000_000
+    max_built_chars: int = 4_000_000
     timeout_s: float = 1.0
 
 

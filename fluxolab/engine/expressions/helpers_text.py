@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
@@ -26,14 +27,24 @@ def clamp_index(index: int, length: int) -> int:
     return min(index, length)
 
 
+def _case_converted(rt: Runtime, text: str, convert: Callable[[str], str]) -> str:
+    """Convert the case of `text`, refusing up front a text the result could not fit.
+
+    Case mappings never shrink a text and grow it at most threefold ("ﬃ" -> "FFI",
+    "İ" -> "i̇"), so the check before bounds the work and the check after the result.
+    """
+    rt.check_size(len(text))
+    return rt.text(convert(text))
+
+
 @define(STRING_METHODS, "toUpperCase")
 def _upper(rt: Runtime, text: str, args: list[Any]) -> str:
-    return rt.text(text.upper())
+    return _case_converted(rt, text, str.upper)
 
 
 @define(STRING_METHODS, "toLowerCase")
 def _lower(rt: Runtime, text: str, args: list[Any]) -> str:
-    return text.lower()
+    return _case_converted(rt, text, str.lower)
 
 
 @define(STRING_METHODS, "trim")
@@ -45,11 +56,15 @@ def _trim(rt: Runtime, text: str, args: list[Any]) -> str:
 def _split(rt: Runtime, text: str, args: list[Any]) -> list[str]:
     limit = int_arg(args, 1, "split()", -1)
     if not args or args[0] is None:
-        parts = [text]
-    else:
-        separator = text_arg(args, 0, "split()")
-        parts = list(text) if separator == "" else text.split(separator)
-    return parts if limit < 0 else parts[:limit]
+        return [text] if limit != 0 else []
+    separator = text_arg(args, 0, "split()")
+    count = len(text) if separator == "" else text.count(separator) + 1
+    count = count if limit < 0 else min(count, limit)
+    rt.check_size(count)
+    rt.step(count)
+    if separator == "":
+        return list(text[:count])
+    return text.split(separator, count if limit >= 0 else -1)[:count]
 
 
 def _replaced(rt: Runtime, text: str, old: str, new: str, count: int) -> str:
@@ -114,8 +129,8 @@ def _padding(rt: Runtime, text: str, args: list[Any], what: str) -> str:
     if target <= len(text) or fill == "":
         return ""
     rt.check_size(target)
-    needed = target - len(text)
-    return (fill * (needed // len(fill) + 1))[:needed]
+    repeats, rest = divmod(target - len(text), len(fill))
+    return fill * repeats + fill[:rest]
 
 
 @define(STRING_METHODS, "padStart", 1, 2)

@@ -73,7 +73,7 @@ def add(rt: Runtime, left: Any, right: Any) -> Any:
     if isinstance(left, str) or isinstance(right, str):
         left_text, right_text = to_text(left, rt), to_text(right, rt)
         rt.check_size(len(left_text) + len(right_text))
-        return left_text + right_text
+        return rt.produced(left_text + right_text, left, [right])
     return arithmetic("+", left, right)
 
 

@@ -150,6 +150,7 @@ def run_switch(call: NodeCall) -> Outputs:
     """Route each item to the output(s) its rules or its output expression select."""
     outputs: Outputs = {name: [] for name in call.node.outputs}
     by_expression = call.raw("mode") == "expression"
+    budget = call.item_budget()
     for index, item in enumerate(call.items):
         params = call.params(index)
         if by_expression:
@@ -158,6 +159,7 @@ def run_switch(call: NodeCall) -> Outputs:
             targets = _switch_rules(call, params, index) or (
                 ["fallback"] if "fallback" in outputs else []
             )
+        budget.take(len(targets))  # with allMatching, one item can go to many outputs
         for target in targets:
             if target not in outputs:
                 raise NodeError(f"Rule output {target} does not exist")

@@ -35,6 +35,7 @@ def run_loop(call: NodeCall) -> Outputs:
         pending, collected = [*call.items, *returned], []
     else:
         pending, collected = state["remaining"], [*state["collected"], *returned]
+    call.item_budget().take(len(collected))  # what 'done' will emit: stop as soon as it is too much
     if pending:
         state["remaining"], state["collected"] = pending[size:], collected
         return {"loop": pending[:size], "done": []}

@@ -1,7 +1,9 @@
 """The Merge node: combine the items of inputs "0" and "1".
 
 The runner starts a Merge only when each connected input has received its data or can no
-longer receive any, so a strategy sees everything that will ever arrive for this run.
+longer receive any, so a strategy sees everything that will ever arrive for this run. Every
+strategy takes its items from the step's item budget before building them: a join on a key
+shared by many items on both sides stops at the limit instead of building the cross product.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from fluxolab.engine.budget import ItemBudget
 from fluxolab.engine.call import NodeCall
 from fluxolab.engine.context import Item
 from fluxolab.engine.nodetype import NodeType, Outputs
@@ -27,11 +30,14 @@ def combine_items(first: Item, second: Item) -> Item:
     return merged
 
 
-def _by_position(first: list[Item], second: list[Item], include_unpaired: bool) -> list[Item]:
+def _by_position(
+    first: list[Item], second: list[Item], include_unpaired: bool, budget: ItemBudget
+) -> list[Item]:
     """Pair items by index; unpaired tail items are kept only when asked."""
+    shorter = min(len(first), len(second))
+    budget.take(max(len(first), len(second)) if include_unpaired else shorter)
     paired = [combine_items(a, b) for a, b in zip(first, second, strict=False)]
     if include_unpaired:
-        shorter = min(len(first), len(second))
         paired.extend(first[shorter:] or second[shorter:])
     return paired
 
@@ -46,7 +52,9 @@ def _key_of(item: Item, path: str) -> Any:
     return value
 
 
-def _by_key(first: list[Item], second: list[Item], params: Mapping[str, Any]) -> list[Item]:
+def _by_key(
+    first: list[Item], second: list[Item], params: Mapping[str, Any], budget: ItemBudget
+) -> list[Item]:
     """Join input 0 with input 1 on ``key1 == key2`` (inner join, or left join when asked)."""
     key1 = str(params.get("key1") or params.get("key"))
     key2 = str(params.get("key2") or key1)
@@ -59,8 +67,11 @@ def _by_key(first: list[Item], second: list[Item], params: Mapping[str, Any]) ->
     for item in first:
         key = _key_of(item, key1)
         matches = index.get(key, []) if key is not MISSING else []
-        merged.extend(combine_items(item, match) for match in matches)
-        if not matches and params.get("joinMode") == "left":
+        if matches:
+            budget.take(len(matches))
+            merged.extend(combine_items(item, match) for match in matches)
+        elif params.get("joinMode") == "left":
+            budget.take()
             merged.append(item)
     return merged
 
@@ -70,17 +81,24 @@ def run_merge(call: NodeCall) -> Outputs:
     params = call.params(0)
     first, second = call.inputs.get("0") or [], call.inputs.get("1") or []
     strategy = params.get("mergeStrategy")
+    budget = call.item_budget()
     if strategy in ("combine", "combineByPosition"):
-        items = _by_position(first, second, params.get("includeUnpaired") is True)
+        items = _by_position(first, second, params.get("includeUnpaired") is True, budget)
     elif strategy == "combineByKey":
-        items = _by_key(first, second, params)
+        items = _by_key(first, second, params, budget)
     elif strategy == "waitBoth":
-        items = first + second if first and second else []
+        items = _appended(first, second, budget) if first and second else []
     elif strategy == "replace":
         items = second or first
     else:
-        items = first + second
+        items = _appended(first, second, budget)
     return {"main": items}
+
+
+def _appended(first: list[Item], second: list[Item], budget: ItemBudget) -> list[Item]:
+    """Return the items of both inputs, one after the other."""
+    budget.take(len(first) + len(second))
+    return first + second
 
 
 def _prepare(params: dict[str, Any]) -> dict[str, Any]:

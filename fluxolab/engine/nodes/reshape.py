@@ -138,20 +138,26 @@ def _split_base(data: dict[str, Any], params: Mapping[str, Any], keys: tuple[str
 
 
 def run_split_out(call: NodeCall) -> Outputs:
-    """Emit one item per element of a list field (objects are spread, others set by name)."""
+    """Emit one item per element of a list field (objects are spread, others set by name).
+
+    Each item's list is counted against the step's item budget before it is split.
+    """
     params = call.params(0)
     keys = split_path(str(params.get("field") or ""))
     if not keys:
         raise NodeError("Field 'field': name the list field to split out")
     destination = params.get("destinationField")
+    budget = call.item_budget()
     out: list[Item] = []
     for item in call.items:
         data = item.get("json") or {}
         value = get_path(data, keys)
         if value is MISSING or value is None:
             continue
+        elements = value if isinstance(value, list) else [value]
+        budget.take(len(elements))
         base = _split_base(data, params, keys)
-        for element in value if isinstance(value, list) else [value]:
+        for element in elements:
             if isinstance(element, dict) and not destination:
                 out.append({"json": {**base, **element}})
             else:

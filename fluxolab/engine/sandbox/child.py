@@ -1,13 +1,16 @@
 """Sandbox child program: isolate this process, run the user's code once, send one JSON reply.
 
-Run by the parent as ``python -I -S child.py CONFIG_JSON`` in a fresh session and working
-directory. It must stay self-contained (standard library only): in isolated mode the package is
-not importable. The parent also imports this module for the protocol constants below; importing
-it has no side effects.
+Run by the parent as ``python -I -S child.py CONFIG_JSON``, normally inside bubblewrap
+(``"contained"`` in the config; see bwrap.py), else in a fresh session and host directory. It
+must stay self-contained (standard library only): in isolated mode the package is not importable.
+The parent also imports this module for the protocol constants below; importing it has no side
+effects.
 
-Channels: stdin carries ``{"code": str, "items": list}``; fd 1 (duplicated to a private fd before
-user code runs) carries exactly one JSON reply; fd 2 receives everything the code prints, because
-fd 1 is pointed at fd 2 so that stray writes cannot corrupt the reply.
+Channels: stdin carries one line with the pid of the process the worker started (it names the
+run's uid: inside a PID namespace the child's own pid is not unique on the host), then
+``{"code": str, "items": list}``; fd 1 (duplicated to a private fd before user code runs)
+carries exactly one JSON reply; fd 2 receives everything the code prints, because fd 1 is
+pointed at fd 2 so that stray writes cannot corrupt the reply.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 USER_FILENAME = "<code>"
 UID_BASE = 2_000_000_000  # per-run uid = UID_BASE + pid: above systemd/container ranges, < 2**31
+TMP = "/tmp"  # noqa: S108 - the run's private tmpfs when contained
 RESERVE_BYTES = 1 << 20  # freed on MemoryError so that the reply can still be built
 MAX_MESSAGE_CHARS = 2000
 ITEM_KEYS = frozenset({"json", "binary", "pairedItem"})
@@ -37,6 +41,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
+MS_NOSUID, MS_NODEV, MS_REMOUNT = 0x2, 0x4, 0x20
 
 UserFunction = Callable[[list[Any], list[Any]], object]
 Outcome = list[dict[str, Any]] | dict[str, Any]  # normalised items, or an error reply
@@ -109,10 +114,10 @@ def _pin_import_path() -> None:
     importlib.invalidate_caches()
 
 
-def _drop_privileges() -> None:
-    """Become a per-run unprivileged uid/gid so RLIMIT_NPROC applies; raises if it did not stick."""
-    uid = UID_BASE + os.getpid()
-    os.chown(".", uid, uid)
+def _drop_privileges(uid: int, own_workdir: bool) -> None:
+    """Become the run's unprivileged uid/gid so RLIMIT_NPROC applies; raises if it did not stick."""
+    if own_workdir:
+        os.chown(".", uid, uid)
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
@@ -125,25 +130,53 @@ def _drop_privileges() -> None:
     raise OSError("privileges could be regained after the drop")
 
 
-def isolate(config: dict[str, Any]) -> bool:
+def _only_loopback() -> bool:
+    """Tell whether this network namespace has no interface but loopback."""
+    with open("/proc/self/net/dev") as interfaces:
+        names = [line.split(":")[0].strip() for line in interfaces.readlines()[2:]]
+    return names == ["lo"]
+
+
+def _limit_tmp_files(count: int) -> None:
+    """Cap the inodes of the private /tmp (bwrap's --size caps only bytes; inodes cost RAM)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"nr_inodes={count + 1}".encode()  # + the directory itself
+    if libc.mount(None, TMP.encode(), None, MS_REMOUNT | MS_NOSUID | MS_NODEV, options) != 0:
+        raise OSError(ctypes.get_errno(), f"could not limit the files of {TMP}")
+
+
+def _finish_containment(config: dict[str, Any], uid: int) -> bool:
+    """Complete what bubblewrap started; returns whether the network is cut off."""
+    is_root = os.geteuid() == 0  # else bwrap put us in user and network namespaces of our own
+    if is_root:
+        _limit_tmp_files(int(config["tmp_files"]))
+        if not _unshare(CLONE_NEWNET):
+            raise OSError("could not enter a new network namespace")
+    network_isolated = _only_loopback()
+    _apply_rlimits(config)
+    if is_root:
+        _drop_privileges(uid, own_workdir=False)
+    if config.get("require_isolation", True) and not network_isolated:
+        raise OSError("the sandbox's network namespace has interfaces besides loopback")
+    return network_isolated
+
+
+def isolate(config: dict[str, Any], uid: int) -> bool:
     """Apply every isolation step before user code runs; returns whether the network is cut off."""
     if not _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
         raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if config.get("contained"):
+        network_isolated = _finish_containment(config, uid)
+        _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return network_isolated
     is_root = os.geteuid() == 0
     network_isolated = is_root and _unshare(CLONE_NEWNET)
     _apply_rlimits(config)
     if is_root:
         _pin_import_path()
-        _drop_privileges()
-    user_isolated = is_root
-    if not network_isolated:
-        network_isolated = user_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET) or user_isolated
-    if config.get("require_isolation", True) and not (user_isolated and network_isolated):
-        raise OSError(
-            "this host gives the Code node neither a separate user nor a network namespace; "
-            "run the worker as root (with CAP_SYS_ADMIN in containers) or set "
-            "CODE_SANDBOX_REQUIRE_ISOLATION=false to accept weaker isolation"
-        )
+        _drop_privileges(uid, own_workdir=True)
+    if not network_isolated:  # best effort: the operator accepted weaker isolation
+        network_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
     # Set after the uid change (which clears it): die if the worker dies.
     _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != int(config["parent_pid"]):
@@ -312,7 +345,7 @@ def main(argv: list[str]) -> int:
     max_bytes = int(config["max_output_bytes"])
     reply_fd = _split_channels()
     try:
-        network_isolated = isolate(config)
+        network_isolated = isolate(config, UID_BASE + int(sys.stdin.buffer.readline()))
     except Exception as exc:
         failure = error_reply("internal", f"Sandbox setup failed: {exc}")
         _send(reply_fd, encode_reply(failure, False, max_bytes))

@@ -8,6 +8,7 @@ from typing import Any
 MIB = 1024 * 1024
 MIN_MEMORY_BYTES = 32 * MIB  # below this the interpreter itself cannot start
 MIN_OPEN_FILES = 16  # stdio, the reply channel, the pinned import path and imports in flight
+MIN_TMP_BYTES = 64 * 1024  # a tmpfs size of 0 would mean "unlimited"
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class SandboxLimits:
     max_log_bytes: int = 64 * 1024  # captured print() output kept
     max_file_bytes: int = 8 * MIB  # RLIMIT_FSIZE: largest file the code may write
     max_open_files: int = 32  # RLIMIT_NOFILE
-    require_isolation: bool = True  # refuse to run without a separate uid/user ns and network ns
+    tmp_bytes: int = 16 * MIB  # size of the run's private /tmp, the only writable place
+    tmp_files: int = 1024  # files and directories that fit in it (inodes cost kernel memory)
+    require_isolation: bool = True  # refuse to run outside bubblewrap's namespaces
 
     def __post_init__(self) -> None:
         """Reject limits that would make the sandbox useless or unenforceable."""
@@ -36,11 +39,15 @@ class SandboxLimits:
             raise ValueError("SandboxLimits.max_processes and max_file_bytes must be >= 0")
         if self.max_open_files < MIN_OPEN_FILES:
             raise ValueError(f"SandboxLimits.max_open_files must be at least {MIN_OPEN_FILES}")
+        if self.tmp_bytes < MIN_TMP_BYTES or self.tmp_files < 1:
+            raise ValueError(
+                f"SandboxLimits.tmp_bytes must be at least {MIN_TMP_BYTES} and tmp_files positive"
+            )
 
     def child_config(self, parent_pid: int) -> dict[str, Any]:
         """Return the settings the child program needs, as a JSON-ready dict."""
         config = asdict(self)
-        del config["wall_seconds"], config["max_log_bytes"]  # enforced by the parent
+        del config["wall_seconds"], config["max_log_bytes"], config["tmp_bytes"]  # parent's
         config["parent_pid"] = parent_pid
         return config
 

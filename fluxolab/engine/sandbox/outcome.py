@@ -13,7 +13,7 @@ from .errors import ErrorKind, SandboxError
 from .limits import SandboxLimits, format_bytes, format_seconds
 
 CHILD_KINDS = frozenset({"memory", "cpu", "syntax", "runtime", "output", "internal"})
-CPU_SLACK_SECONDS = 0.05  # rusage granularity when deciding that SIGKILL came from RLIMIT_CPU
+CPU_SLACK_SECONDS = 0.05  # timing granularity when deciding that SIGKILL came from RLIMIT_CPU
 
 
 @dataclass
@@ -31,7 +31,7 @@ class ChildExit:
     """How the child ended: ``returncode`` as in subprocess (negative: signal), CPU seconds used."""
 
     returncode: int | None  # None when the status could not be collected
-    cpu_seconds: float = 0.0
+    cpu_seconds: float | None = None  # None when unknown (bwrap does not pass it on)
 
 
 @dataclass
@@ -99,19 +99,32 @@ def _from_reply(run: Run, reply: dict[str, Any]) -> SandboxResult:
     raise _fail(run, "internal", "The sandbox sent a malformed reply")
 
 
+def _may_be_cpu_limit(run: Run) -> bool:
+    """Tell whether a SIGKILL may come from the hard RLIMIT_CPU (we kill only after the exchange).
+
+    Without the child's CPU time, bound it by wall time: the process has at most
+    ``1 + max_processes`` threads, so it cannot have used more CPU than that many times the
+    time it existed.
+    """
+    used = run.child.cpu_seconds
+    if used is None:
+        used = run.duration_ms / 1000 * (1 + run.limits.max_processes)
+    return used + CPU_SLACK_SECONDS >= run.limits.cpu_seconds
+
+
 def _from_exit(run: Run) -> SandboxError:
-    """Explain a child that ended without a usable reply."""
+    """Explain a child that ended without a usable reply.
+
+    The memory limit never shows up here: it is a MemoryError that the child reports.
+    """
     code = run.child.returncode
     if code is None:
         return _fail(run, "internal", "The sandbox process status was lost")
-    if code == -signal.SIGXCPU:
+    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and _may_be_cpu_limit(run)):
         return _fail(run, "cpu")
-    if code == -signal.SIGKILL:  # not sent by us: the hard RLIMIT_CPU, or the kernel OOM killer
-        cpu_used = run.child.cpu_seconds + CPU_SLACK_SECONDS
-        return _fail(run, "cpu" if cpu_used >= run.limits.cpu_seconds else "memory")
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        return _fail(run, "runtime", f"Code crashed the Python process ({name})")
+        return _fail(run, "runtime", f"Code was killed by signal {name}")
     return _fail(run, "runtime", f"Code ended the process without a result (exit status {code})")
 
 

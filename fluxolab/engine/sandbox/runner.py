@@ -1,4 +1,4 @@
-"""Parent side: start the child in its own session and directory, supervise it, clean up."""
+"""Parent side: start the child inside bubblewrap, supervise it, clean up."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from . import child
+from . import bwrap, child
 from .channels import exchange
 from .errors import SandboxError
 from .limits import SandboxLimits
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 REPLY_SLACK_BYTES = 64 * 1024  # room for the reply envelope and error messages
+SIGNAL_EXIT_BASE = 128  # shells' and bwrap's convention: exit status 128 + N for signal N
 
 
 def _encode_input(code: str, items: list[dict[str, Any]]) -> bytes:
@@ -75,20 +76,41 @@ def _workdir() -> Iterator[str]:
         _remove_tree(path)
 
 
-def _spawn(workdir: str, limits: SandboxLimits, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start the child program in a new session, with an explicit argv and environment."""
-    config = json.dumps(limits.child_config(os.getpid()))
-    argv = [sys.executable, "-I", "-S", "-B", child.__file__, config]
+def _popen(argv: list[str], cwd: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a process in a new session, with an explicit argv and environment."""
     return subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        cwd=workdir,
+        cwd=cwd,
         env=env,
         close_fds=True,
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def _started(
+    limits: SandboxLimits, extra_env: Mapping[str, str] | None, refusal: str | None
+) -> Iterator[tuple[subprocess.Popen[bytes], bool]]:
+    """Start the child confined by bubblewrap, or (only if allowed) in a host directory.
+
+    ``refusal`` says why bwrap cannot confine runs here (None: it can). Yields the process and
+    whether it is contained; raises SandboxError when it is not and isolation is required.
+    """
+    config = limits.child_config(os.getpid())
+    if refusal is None:
+        program = ["-I", "-S", "-B", bwrap.CHILD_PATH, json.dumps({**config, "contained": True})]
+        env = _child_env(bwrap.TMP, extra_env)
+        yield _popen(bwrap.command(limits, program), "/", env), True
+        return
+    if limits.require_isolation:
+        raise SandboxError(refusal, "internal")
+    _warn_uncontained(refusal)
+    with _workdir() as workdir:
+        argv = [sys.executable, "-I", "-S", "-B", child.__file__, json.dumps(config)]
+        yield _popen(argv, workdir, _child_env(workdir, extra_env)), False
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -97,25 +119,40 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _reap(process: subprocess.Popen[bytes]) -> ChildExit:
-    """Wait for the (killed or finished) child and collect its status and CPU time."""
+def _reap(process: subprocess.Popen[bytes], contained: bool) -> ChildExit:
+    """Wait for the (killed or finished) child and collect its status and CPU time.
+
+    bwrap reports a command killed by signal N as exit status 128 + N; it is translated back
+    to -N, as subprocess reports it. bwrap exits without reaping its PID namespace's init, so
+    the CPU time it reports is its own only: it is dropped.
+    """
     try:
         _pid, status, usage = os.wait4(process.pid, 0)
     except ChildProcessError:  # someone else reaped it (e.g. SIGCHLD set to SIG_IGN)
         process.returncode = -1
         return ChildExit(None)
     process.returncode = os.waitstatus_to_exitcode(status)
-    return ChildExit(process.returncode, usage.ru_utime + usage.ru_stime)
+    if not contained:
+        return ChildExit(process.returncode, usage.ru_utime + usage.ru_stime)
+    code = process.returncode
+    return ChildExit(SIGNAL_EXIT_BASE - code if code > SIGNAL_EXIT_BASE else code)
 
 
 def _supervise(
-    process: subprocess.Popen[bytes], payload: bytes, limits: SandboxLimits, started: float
+    process: subprocess.Popen[bytes],
+    contained: bool,
+    payload: bytes,
+    limits: SandboxLimits,
+    started: float,
 ) -> Run:
-    """Exchange data with the child, then kill its group and reap it whatever happened."""
+    """Exchange data with the child, then kill its group and reap it whatever happened.
+
+    The input starts with the pid of the started process, from which the child takes its uid.
+    """
     try:
         transcript = exchange(
             process,
-            payload,
+            b"%d\n" % process.pid + payload,
             deadline=started + limits.wall_seconds,
             reply_cap=limits.max_output_bytes + REPLY_SLACK_BYTES,
             log_cap=limits.max_log_bytes,
@@ -123,7 +160,7 @@ def _supervise(
         )
     finally:
         _kill_group(process)
-        child_exit = _reap(process)
+        child_exit = _reap(process, contained)
     duration_ms = round((time.monotonic() - started) * 1000)
     return Run(transcript, child_exit, limits, duration_ms)
 
@@ -141,17 +178,23 @@ def run_python(
     for every failure of the code or of the sandbox. The calling process is never affected.
     """
     payload = _encode_input(code, items)
-    with _workdir() as workdir:
-        started = time.monotonic()
-        try:
-            process = _spawn(workdir, limits, _child_env(workdir, extra_env))
-            run = _supervise(process, payload, limits, started)
-        except OSError as exc:
-            raise SandboxError(f"The sandbox failed: {exc}", "internal") from exc
+    refusal = bwrap.unavailable_reason()  # probed once per process, before the clock starts
+    started = time.monotonic()
+    try:
+        with _started(limits, extra_env, refusal) as (process, contained):
+            run = _supervise(process, contained, payload, limits, started)
+    except OSError as exc:
+        raise SandboxError(f"The sandbox failed: {exc}", "internal") from exc
     result = interpret(run)
     if not result.network_isolated:
         _warn_no_network_isolation()
     return result
+
+
+@functools.cache
+def _warn_uncontained(reason: str) -> None:
+    """Log once per process that runs are not confined because the operator allowed it."""
+    logger.warning("Code sandbox: CODE_SANDBOX_REQUIRE_ISOLATION is off; %s", reason)
 
 
 @functools.cache

@@ -1,0 +1,135 @@
+"""The API's HTTP server under ``fluxolab standalone``: waitress, hardened against slow clients.
+
+``python -m fluxolab.webserver --host 127.0.0.1 --port 8000`` serves ``create_app()``.
+Waitress reads every request completely in its event loop (large bodies spill to a temporary
+file) and only then hands it to one of its threads, so clients that send slowly or stop
+mid-request hold a socket, never a thread. Connections that stay silent for
+``HTTP_CLIENT_TIMEOUT_SECONDS`` are closed; bodies declared larger than ``MAX_BODY_BYTES``
+are refused with a 413 before they are read. Errors waitress answers itself (malformed
+request, headers or body too large) use the API's JSON error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import sys
+from typing import Any, NoReturn
+
+import click
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask
+
+from fluxolab.errors import error_body
+
+THREADS = 8
+# Open connections waitress keeps; past it new ones wait in the listen backlog. Far above
+# what a local API needs, so a few hundred stalled sockets cannot lock real clients out.
+CONNECTION_LIMIT = 1000
+# Descriptors beyond the connections: database, log, broker and temporary files.
+SPARE_FILES = 256
+_ERRORS = {
+    400: ("bad_request", "Requisicao invalida."),
+    413: ("payload_too_large", "Corpo da requisicao grande demais."),
+    431: ("headers_too_large", "Cabecalhos da requisicao grandes demais."),
+    500: ("internal_error", "Erro interno do servidor."),
+    501: ("not_implemented", "Recurso HTTP nao suportado pelo servidor."),
+}
+
+
+class JsonErrorTask(ErrorTask):
+    """Answer a request waitress refused itself with the JSON error envelope."""
+
+    def execute(self) -> None:
+        """Write the status line, JSON headers and envelope, then close the connection."""
+        error = self.request.error
+        code, message = _ERRORS.get(error.code, ("http_error", error.reason))
+        body = json.dumps(error_body(message, code)).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class JsonErrorChannel(HTTPChannel):
+    """A waitress connection whose own error answers are JSON envelopes."""
+
+    error_task_class = JsonErrorTask
+
+
+class ApiServer(TcpWSGIServer):
+    """Waitress's TCP server with :class:`JsonErrorChannel` connections."""
+
+    channel_class = JsonErrorChannel
+
+
+def adjustments(host: str, port: int, config: dict[str, Any]) -> Adjustments:
+    """Waitress settings: request size, silence timeout, connection limit, poll()."""
+    timeout = int(config["HTTP_CLIENT_TIMEOUT_SECONDS"])
+    return Adjustments(
+        host=host,
+        port=port,
+        ident="fluxolab",
+        threads=THREADS,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=timeout,
+        cleanup_interval=max(1, min(timeout // 2, 30)),  # how often silent sockets are swept
+        # waitress refuses a body of exactly its limit; the app accepts MAX_CONTENT_LENGTH bytes
+        max_request_body_size=int(config["MAX_CONTENT_LENGTH"]) + 1,
+        asyncore_use_poll=True,  # select() cannot watch descriptors above 1023
+        expose_tracebacks=False,
+    )
+
+
+def raise_open_file_limit(needed: int) -> int:
+    """Raise the soft limit on open files towards ``needed``; return the usable part of it.
+
+    The result is ``needed`` unless the hard limit is lower, then it is the hard limit.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return needed
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def _exit_on_sigterm(_signum: int, _frame: Any) -> NoReturn:
+    """SIGTERM ends the event loop like Ctrl-C: waitress then lets running requests finish."""
+    sys.exit(0)
+
+
+def serve(host: str, port: int) -> None:
+    """Build the app and serve it until SIGTERM or Ctrl-C."""
+    from fluxolab import create_app
+
+    app = create_app()
+    limit = raise_open_file_limit(CONNECTION_LIMIT + SPARE_FILES)
+    settings = adjustments(host, port, app.config)
+    if limit < CONNECTION_LIMIT + SPARE_FILES:
+        settings.connection_limit = max(limit - SPARE_FILES, THREADS * 4)
+    server = ApiServer(app, adj=settings)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    click.echo(
+        f"fluxolab api: serving on http://{host}:{port} (waitress, {THREADS} threads,"
+        f" up to {settings.connection_limit} connections, {settings.channel_timeout} s"
+        " client timeout)",
+        err=True,
+    )
+    server.run()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+def main(host: str, port: int) -> None:
+    """Serve the API with waitress (what ``fluxolab standalone`` runs as its api process)."""
+    serve(host, port)
+
+
+if __name__ == "__main__":
+    main()
