@@ -225,3 +225,12 @@ def test_lone_surrogate_login_email_is_400_with_redis_rate_limits(
             content_type="application/json",
         )
     assert_envelope(response, 400, "json_lone_surrogate")
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 414)], ids=["at-limit", "one-over"])
+def test_uri_limit_counts_the_whole_request_target(
+    client: FlaskClient, extra: int, status: int
+) -> None:
+    prefix = "/api/health?x="
+    response = client.get(prefix + "a" * (MAX_URI_BYTES - len(prefix) + extra))
+    assert response.status_code == status
