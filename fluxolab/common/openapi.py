@@ -26,7 +26,7 @@ EVERY_OPERATION = (414, 500, 503)  # URI too long, a bug, database or broker una
 WITH_BODY = (400, 413, 415, 422)  # bad/refused JSON, too large, not JSON, invalid fields
 WITH_PATH_PARAMETERS = (404,)
 WITH_BEARER = (401, 403, 404)  # no/invalid token, role too low, X-Workspace-Id not a member
-WITH_QUERY = (422,)
+WITH_QUERY = (400, 422)  # NUL in a value, invalid parameters
 
 WORKSPACE_HEADER = {
     "in": "header",

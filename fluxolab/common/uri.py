@@ -1,4 +1,9 @@
-"""Refuse over-long request URIs with the JSON envelope (414) before routing decides anything."""
+"""Refuse request URIs no view should see, with the envelope, before routing decides anything.
+
+An over-long target is a 414; a query string holding the NUL character (``%00``) a 400, like
+a NUL in a JSON body: PostgreSQL text cannot hold it, and a filter such as ``?search=%00``
+reached the database.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 from flask import request
 
-from fluxolab.errors import UriTooLong
+from fluxolab.errors import BadRequest, UriTooLong
 
 # The request target (path, "?" and query, as sent), in bytes. No FluxoLab URL comes near
 # it; it stays below the request-line limits of the servers in front of the app (nginx
@@ -25,6 +30,10 @@ def request_target_size(environ: dict[str, Any]) -> int:
 
 
 def check_request_uri() -> None:
-    """``before_request`` hook: raise ``UriTooLong`` when the request target exceeds the limit."""
+    """``before_request`` hook: 414 for a target over the limit, 400 for a NUL in the query."""
     if request_target_size(request.environ) > MAX_URI_BYTES:
         raise UriTooLong(f"URL longa demais (limite de {MAX_URI_BYTES} bytes).")
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        raise BadRequest(
+            "A query string contem o caractere nulo (%00).", code="query_nul_character"
+        )

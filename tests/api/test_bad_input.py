@@ -331,3 +331,12 @@ def test_an_optional_body_may_be_left_out(client: FlaskClient) -> None:
     execution_id = run.get_json()["executionId"]
     response = client.post(f"/api/executions/{execution_id}/retry", headers=account.headers)
     assert_envelope(response, 409)  # read with the defaults: a queued run cannot be retried
+
+
+@pytest.mark.parametrize(
+    "query", ["search=%00", "tag=a%00b", "x%00=1"], ids=["search", "tag", "unknown-key"]
+)
+def test_nul_in_a_query_string_is_400(client: FlaskClient, query: str) -> None:
+    account = make_account()
+    response = client.get(f"/api/workflows?{query}", headers=account.headers)
+    assert_envelope(response, 400, "query_nul_character")

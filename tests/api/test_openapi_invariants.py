@@ -282,6 +282,8 @@ def expected_error_statuses(path: str, operation: dict[str, Any]) -> set[str]:
         expected.add("404")
     if operation.get("security"):
         expected |= {"401", "403", "404"}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        expected |= {"400", "422"}
     return expected
 
 
