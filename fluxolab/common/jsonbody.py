@@ -154,7 +154,8 @@ def _needs_parse(data: bytes) -> bool:
 def json_body_of(view: Callable[..., Any] | None, method: str) -> bool | None:
     """Return whether the view's operation requires its JSON body, or None when it has none.
 
-    Reads the ``@blp.arguments`` declarations flask-smorest keeps on the handler.
+    Reads what flask-smorest keeps on the handler: ``@blp.arguments`` declarations, or a
+    request body documented by hand with ``@blp.doc(requestBody=...)``.
     """
     view_class = getattr(view, "view_class", None)
     handler = getattr(view_class, method.lower(), None) if view_class else view
@@ -162,6 +163,9 @@ def json_body_of(view: Callable[..., Any] | None, method: str) -> bool | None:
     for parameter in apidoc.get("arguments", {}).get("parameters", []):
         if parameter.get("in") == "json":
             return bool(parameter.get("required", True))
+    documented = apidoc.get("manual_doc", {}).get("requestBody", {})
+    if "application/json" in documented.get("content", {}):
+        return bool(documented.get("required", False))
     return None
 
 

@@ -85,19 +85,7 @@ def _body_operations() -> list[tuple[str, str]]:
     ]
 
 
-def _schema_body_operations() -> list[tuple[str, str]]:
-    """The JSON-body operations whose body is read through a schema (``@blp.arguments``)."""
-    spec, _keys = openapi_snapshot()
-    return [
-        (method.upper(), _fill_path(path, spec, operation))
-        for method, path, operation in operations(spec)
-        if operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-        and operation["requestBody"]["content"]["application/json"].get("schema")
-    ]
-
-
 BODY_OPERATIONS = _body_operations()
-SCHEMA_BODY_OPERATIONS = _schema_body_operations()
 BIG_INTEGER = "1" * (MAX_INTEGER_DIGITS + 1)
 
 
@@ -201,7 +189,7 @@ def test_surrogate_pairs_and_long_integers_within_the_limit_are_ordinary_data(
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), SCHEMA_BODY_OPERATIONS, ids=[" ".join(o) for o in SCHEMA_BODY_OPERATIONS]
+    ("method", "path"), BODY_OPERATIONS, ids=[" ".join(o) for o in BODY_OPERATIONS]
 )
 def test_every_json_body_operation_answers_415_for_another_content_type(
     client: FlaskClient, method: str, path: str
