@@ -1,0 +1,214 @@
+"""Interrupt running code when a deadline passes: one interval timer shared by every limit.
+
+Checks between nodes cannot stop a node that is busy in Python. ``bounded(seconds)`` arms the
+process's real-time interval timer (``ITIMER_REAL``, delivered as ``SIGALRM``), so the block is
+interrupted wherever it is and ``Expired`` is raised at its edge. Every time limit of the
+process goes through ``limit`` and so through the same timer: the engine's node and run
+deadlines, and the solo worker's soft and hard task limits (``workers.executions``). The timer
+is always armed for the nearest pending limit; nested limits compose instead of replacing each
+other. A timer armed by other code before the first limit is kept as one more limit.
+
+Signals reach only the main thread: elsewhere (a ``threads`` pool) nothing is armed and the
+engine relies on its checks between nodes and on the Code sandbox's own wall time. Celery's
+prefork children run tasks in their main thread, so they are interrupted like solo workers.
+``shielded()`` defers interrupts while code that must finish its own cleanup runs (the Code
+node's sandbox, which kills and reaps its child at the same deadline).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+MIN_DELAY_S = 0.0001  # setitimer(0) disarms: an overdue limit is re-armed this soon
+
+
+@dataclass(eq=False)
+class _Limit:
+    """One pending deadline: ``fire`` raises in the interrupted code (or ends the process)."""
+
+    at: float  # time.monotonic()
+    fire: Callable[[], None]
+    deferrable: bool = True  # may wait for the end of a shielded block
+    foreign: bool = False  # a timer armed by other code before ours
+
+
+class _Timer:
+    """The process's limits and the state of the shared ``SIGALRM`` handler."""
+
+    def __init__(self) -> None:
+        self.limits: list[_Limit] = []
+        self.deferred: list[_Limit] = []
+        self.previous: Any = None  # the handler installed before ours
+        self.shield_depth = 0
+        self.installed = False  # our handler is the SIGALRM handler
+        self.busy = False  # bookkeeping under way: the handler only re-arms
+
+
+_timer = _Timer()
+
+
+class Expired(Exception):
+    """The block of ``bounded`` ran past its deadline and was interrupted."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"interrupted after {seconds:g} s")
+        self.seconds = seconds
+
+
+class _Interrupt(BaseException):
+    """Raised inside a bounded block at its deadline (a BaseException: ``except Exception``
+    in node code cannot swallow it); ``bounded`` turns its own into ``Expired``."""
+
+
+def available() -> bool:
+    """Return whether this thread can be interrupted by the timer (the main thread, POSIX)."""
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    """Arm the timer for the nearest pending limit, or disarm it when none is left."""
+    pending = [entry.at for entry in _timer.limits]
+    if not pending:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return
+    signal.setitimer(signal.ITIMER_REAL, max(min(pending) - time.monotonic(), MIN_DELAY_S))
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    """Fire the earliest limit that is due (or defer it while shielded), then re-arm."""
+    if _timer.busy:
+        return  # the bookkeeping under way re-arms when it is done
+    now = time.monotonic()
+    due = sorted((entry for entry in _timer.limits if entry.at <= now), key=lambda e: e.at)
+    chosen = None
+    for entry in due:
+        _timer.limits.remove(entry)
+        if entry.deferrable and _timer.shield_depth:
+            _timer.deferred.append(entry)
+            continue
+        chosen = entry
+        break
+    _arm()
+    if chosen is not None:
+        chosen.fire()
+
+
+def _install() -> None:
+    """Install the handler; a timer someone else armed becomes a foreign limit."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    _timer.previous = previous
+    _timer.installed = True
+    left, _interval = signal.getitimer(signal.ITIMER_REAL)
+    if left > 0 and callable(previous):
+        fire = partial(previous, signal.SIGALRM, None)
+        _timer.limits.append(_Limit(time.monotonic() + left, fire, foreign=True))
+
+
+def _uninstall() -> None:
+    """Give the timer back to the handler that was there before, with its time left."""
+    foreign = [entry for entry in _timer.limits if entry.foreign]
+    _timer.limits.clear()
+    _timer.deferred.clear()
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    previous = _timer.previous
+    signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    _timer.installed = False
+    if foreign:
+        signal.setitimer(signal.ITIMER_REAL, max(foreign[0].at - time.monotonic(), MIN_DELAY_S))
+
+
+def _own_limits() -> bool:
+    """Return whether any limit of ours is still pending or deferred."""
+    return any(not entry.foreign for entry in (*_timer.limits, *_timer.deferred))
+
+
+@contextmanager
+def limit(seconds: float, fire: Callable[[], None], deferrable: bool = True) -> Iterator[None]:
+    """Call ``fire`` in the running code once ``seconds`` have passed, unless the block ended.
+
+    ``fire`` raises (interrupting the block) or ends the process. A ``deferrable`` limit waits
+    for the end of a shielded block. Outside the main thread nothing is armed.
+    """
+    if not available():
+        yield
+        return
+    entry = _Limit(time.monotonic() + max(float(seconds), 0.0), fire, deferrable)
+    _timer.busy = True
+    try:
+        if not _timer.installed:
+            _install()
+        _timer.limits.append(entry)
+    finally:
+        _timer.busy = False
+        _arm()
+    try:
+        yield
+    finally:
+        _release(entry)
+
+
+def _release(entry: _Limit) -> None:
+    """Forget ``entry`` (whether it fired or not) and re-arm for what is left."""
+    _timer.busy = True
+    try:
+        for pending in (_timer.limits, _timer.deferred):
+            if entry in pending:
+                pending.remove(entry)
+        if not _own_limits():
+            _uninstall()
+            return
+    finally:
+        _timer.busy = False
+    _arm()
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Defer deferrable interrupts until the block ends (for code that must clean up)."""
+    if not available():
+        yield
+        return
+    _timer.shield_depth += 1
+    try:
+        yield
+    finally:
+        _timer.shield_depth -= 1
+        if not _timer.shield_depth and _timer.deferred:
+            _timer.busy = True
+            first, *later = sorted(_timer.deferred, key=lambda e: e.at)
+            _timer.limits.extend(later)  # due too: they fire on the next alarm
+            _timer.deferred.clear()
+            _timer.busy = False
+            _arm()
+            first.fire()
+
+
+@contextmanager
+def bounded(seconds: float | None) -> Iterator[None]:
+    """Run the block for at most ``seconds`` (None: unbounded); raises Expired when cut short.
+
+    Outside the main thread the block is not interrupted (see the module docstring).
+    """
+    if seconds is None:
+        yield
+        return
+    token = object()
+
+    def interrupt() -> None:
+        """Raise this block's interrupt in the running code."""
+        raise _Interrupt(token)
+
+    try:
+        with limit(seconds, interrupt):
+            yield
+    except _Interrupt as exc:
+        if exc.args[0] is not token:
+            raise  # an enclosing block's deadline
+        raise Expired(seconds) from None
