@@ -22,21 +22,31 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 MIN_DELAY_S = 0.0001  # setitimer(0) disarms: an overdue limit is re-armed this soon
+REPEAT_S = 0.1  # a repeating limit fires again this often until its block has ended
 
 
 @dataclass(eq=False)
 class _Limit:
-    """One pending deadline: ``fire`` raises in the interrupted code (or ends the process)."""
+    """One deadline: ``fire`` raises in the interrupted code (or ends the process).
+
+    ``live`` is emptied (one C call, so no signal handler runs halfway) as the very first
+    step of leaving the block: a limit whose block ended never fires, even when the rest of
+    its clean-up was cut short. A repeating limit fires every ``repeat_s`` until then, since
+    an exception raised where Python cannot propagate it (a weakref callback, ``__del__``)
+    is printed and dropped.
+    """
 
     at: float  # time.monotonic()
     fire: Callable[[], None]
     deferrable: bool = True  # may wait for the end of a shielded block
+    repeat_s: float | None = None
     foreign: bool = False  # a timer armed by other code before ours
+    live: list[bool] = field(default_factory=lambda: [True])
 
 
 class _Timer:
@@ -73,28 +83,36 @@ def available() -> bool:
 
 
 def _arm() -> None:
-    """Arm the timer for the nearest pending limit, or disarm it when none is left."""
-    pending = [entry.at for entry in _timer.limits]
-    if not pending:
+    """Drop limits whose block ended; arm the timer for the nearest one left (or disarm)."""
+    _timer.limits[:] = [entry for entry in _timer.limits if entry.live]
+    if not _timer.limits:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return
-    signal.setitimer(signal.ITIMER_REAL, max(min(pending) - time.monotonic(), MIN_DELAY_S))
+    nearest = min(entry.at for entry in _timer.limits)
+    signal.setitimer(signal.ITIMER_REAL, max(nearest - time.monotonic(), MIN_DELAY_S))
+
+
+def _due(now: float) -> _Limit | None:
+    """Return the earliest due limit that may fire now; defer the others while shielded."""
+    due = sorted((e for e in _timer.limits if e.live and e.at <= now), key=lambda e: e.at)
+    for entry in due:
+        if entry.deferrable and _timer.shield_depth:
+            _timer.limits.remove(entry)
+            _timer.deferred.append(entry)
+            continue
+        if entry.repeat_s is None:
+            _timer.limits.remove(entry)
+        else:
+            entry.at = now + entry.repeat_s
+        return entry
+    return None
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
     """Fire the earliest limit that is due (or defer it while shielded), then re-arm."""
     if _timer.busy:
         return  # the bookkeeping under way re-arms when it is done
-    now = time.monotonic()
-    due = sorted((entry for entry in _timer.limits if entry.at <= now), key=lambda e: e.at)
-    chosen = None
-    for entry in due:
-        _timer.limits.remove(entry)
-        if entry.deferrable and _timer.shield_depth:
-            _timer.deferred.append(entry)
-            continue
-        chosen = entry
-        break
+    chosen = _due(time.monotonic())
     _arm()
     if chosen is not None:
         chosen.fire()
@@ -113,7 +131,7 @@ def _install() -> None:
 
 def _uninstall() -> None:
     """Give the timer back to the handler that was there before, with its time left."""
-    foreign = [entry for entry in _timer.limits if entry.foreign]
+    foreign = [entry for entry in _timer.limits if entry.foreign and entry.live]
     _timer.limits.clear()
     _timer.deferred.clear()
     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -126,20 +144,27 @@ def _uninstall() -> None:
 
 def _own_limits() -> bool:
     """Return whether any limit of ours is still pending or deferred."""
-    return any(not entry.foreign for entry in (*_timer.limits, *_timer.deferred))
+    pending = (*_timer.limits, *_timer.deferred)
+    return any(entry.live and not entry.foreign for entry in pending)
 
 
 @contextmanager
-def limit(seconds: float, fire: Callable[[], None], deferrable: bool = True) -> Iterator[None]:
+def limit(
+    seconds: float,
+    fire: Callable[[], None],
+    deferrable: bool = True,
+    repeat_s: float | None = None,
+) -> Iterator[None]:
     """Call ``fire`` in the running code once ``seconds`` have passed, unless the block ended.
 
-    ``fire`` raises (interrupting the block) or ends the process. A ``deferrable`` limit waits
-    for the end of a shielded block. Outside the main thread nothing is armed.
+    ``fire`` raises (interrupting the block) or ends the process; with ``repeat_s`` it is
+    called again that often until the block ends. A ``deferrable`` limit waits for the end
+    of a shielded block. Outside the main thread nothing is armed.
     """
     if not available():
         yield
         return
-    entry = _Limit(time.monotonic() + max(float(seconds), 0.0), fire, deferrable)
+    entry = _Limit(time.monotonic() + max(float(seconds), 0.0), fire, deferrable, repeat_s)
     _timer.busy = True
     try:
         if not _timer.installed:
@@ -151,6 +176,7 @@ def limit(seconds: float, fire: Callable[[], None], deferrable: bool = True) -> 
     try:
         yield
     finally:
+        entry.live.clear()  # first: from here on this limit never fires
         _release(entry)
 
 
@@ -182,12 +208,10 @@ def shielded() -> Iterator[None]:
         _timer.shield_depth -= 1
         if not _timer.shield_depth and _timer.deferred:
             _timer.busy = True
-            first, *later = sorted(_timer.deferred, key=lambda e: e.at)
-            _timer.limits.extend(later)  # due too: they fire on the next alarm
+            _timer.limits.extend(_timer.deferred)  # due: the earliest live one fires now
             _timer.deferred.clear()
             _timer.busy = False
-            _arm()
-            first.fire()
+            _on_alarm(signal.SIGALRM, None)
 
 
 @contextmanager
@@ -206,7 +230,7 @@ def bounded(seconds: float | None) -> Iterator[None]:
         raise _Interrupt(token)
 
     try:
-        with limit(seconds, interrupt):
+        with limit(seconds, interrupt, repeat_s=REPEAT_S):
             yield
     except _Interrupt as exc:
         if exc.args[0] is not token:

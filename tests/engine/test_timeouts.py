@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +37,26 @@ def spin(call: NodeCall) -> Outputs:
     return {"main": call.items}
 
 
+def spin_in_a_callback_first(call: NodeCall) -> Outputs:
+    """Spin inside a weakref callback past the 300 ms mark, then in the node itself."""
+    started = time.monotonic()
+
+    def callback(ref: object) -> None:
+        """Busy until 0.35 s: an exception raised here is printed and dropped by Python."""
+        while time.monotonic() < started + 0.35:
+            pass
+
+    dropped = Dropped()
+    reference = weakref.ref(dropped, callback)
+    del dropped  # the callback runs now
+    assert reference() is None
+    return spin(call)
+
+
+class Dropped:
+    """Something a weak reference can point at."""
+
+
 def spin_writing_state(call: NodeCall) -> Outputs:
     """Record the loop state it was given, write half of a new one, then busy-loop."""
     state = call.node_state
@@ -52,6 +74,15 @@ BUSY = NodeType(
     run=spin,
     config_schema=obj({}),
 )
+BUSY_CALLBACK = NodeType(
+    type="test-busy-callback",
+    name="Busy in a callback",
+    description="Spins in a weakref callback, then in the node (tests only)",
+    category="core",
+    icon="cpu",
+    run=spin_in_a_callback_first,
+    config_schema=obj({}),
+)
 BUSY_STATEFUL = NodeType(
     type="test-busy-state",
     name="Busy with state",
@@ -67,10 +98,10 @@ BUSY_STATEFUL = NodeType(
 def busy_nodes() -> Iterator[None]:
     """Register the test-only node types for the length of one test."""
     attempts.clear()
-    for node_type in (BUSY, BUSY_STATEFUL):
+    for node_type in (BUSY, BUSY_CALLBACK, BUSY_STATEFUL):
         registry.add(node_type)
     yield
-    for node_type in (BUSY, BUSY_STATEFUL):
+    for node_type in (BUSY, BUSY_CALLBACK, BUSY_STATEFUL):
         registry._types.pop(node_type.type)
         registry._lookup.pop(node_type.type)
 
@@ -110,6 +141,20 @@ def test_node_timeout_interrupts_a_node_busy_in_python(
     assert (step.node_id, step.status) == ("busy", "failed")
     assert step.error == {"message": "Node timed out after 300 ms", "type": "NodeTimeout"}
     assert [step.node_id for step in result.steps] == ["t", "busy"]
+
+
+def test_an_interrupt_lost_in_a_weakref_callback_is_raised_again(
+    real_ctx: Callable[..., RunContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda raised: lost.append(raised.exc_value))
+    definition = chain(node("t", "manual"), busy(node_type="test-busy-callback", timeoutMs=300))
+    result, took = timed(definition, real_ctx())
+    assert len(lost) == 1  # the first interrupt landed in the callback and was dropped
+    assert took < 0.3 + SLACK_S
+    assert result.status == "timed_out"
+    assert result.error is not None
+    assert result.error["type"] == "NodeTimeout"
 
 
 def test_run_timeout_interrupts_the_node_that_is_running(

@@ -45,7 +45,7 @@ def context() -> engine.RunContext:
 
 def test_a_node_deadline_inside_the_task_limits_leaves_them_armed() -> None:
     items = [{"json": item} for item in HEAVY_ITEMS]
-    with time_limits(5, 30):
+    with time_limits(5, 30) as soft, soft:
         started = time.monotonic()
         result = engine.run(heavy_workflow(timeoutMs=300), items, context())
         took = time.monotonic() - started
@@ -58,7 +58,7 @@ def test_a_node_deadline_inside_the_task_limits_leaves_them_armed() -> None:
 def test_the_task_soft_limit_still_interrupts_a_node_with_a_longer_timeout() -> None:
     items = [{"json": item} for item in HEAVY_ITEMS]
     started = time.monotonic()
-    with pytest.raises(SoftTimeLimitExceeded), time_limits(0.5, 30):
+    with pytest.raises(SoftTimeLimitExceeded), time_limits(0.5, 30) as soft, soft:
         engine.run(heavy_workflow(timeoutMs=20_000), items, context())
     assert time.monotonic() - started < 0.5 + SLACK_S
 
