@@ -28,9 +28,10 @@ from typing import Any
 
 MIN_DELAY_S = 0.0001  # setitimer(0) disarms: an overdue limit is re-armed this soon
 REPEAT_S = 0.1  # a repeating limit fires again this often until its block has ended
+ARM_SLACK_S = 0.001  # a timer set this little later than a new limit is left as it is
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Limit:
     """One deadline: ``fire`` raises in the interrupted code (or ends the process).
 
@@ -58,7 +59,10 @@ class _Timer:
         self.previous: Any = None  # the handler installed before ours
         self.shield_depth = 0
         self.installed = False  # our handler is the SIGALRM handler
-        self.busy = False  # bookkeeping under way: the handler only re-arms
+        self.holds = 0  # open ``held`` blocks: the handler stays installed between limits
+        self.armed_at: float | None = None  # when the timer goes off (time.monotonic())
+        self.busy = False  # bookkeeping under way: the handler only notes that it missed
+        self.missed = False  # an alarm came during bookkeeping: re-arm once it is done
 
 
 _timer = _Timer()
@@ -79,17 +83,33 @@ class _Interrupt(BaseException):
 
 def available() -> bool:
     """Return whether this thread can be interrupted by the timer (the main thread, POSIX)."""
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    return _HAS_TIMER and threading.get_ident() == threading.main_thread().ident
+
+
+_HAS_TIMER = hasattr(signal, "setitimer")
+
+
+def _set_timer(at: float | None) -> None:
+    """Set the timer to go off at ``at`` (None: disarm it)."""
+    delay = 0.0 if at is None else max(at - time.monotonic(), MIN_DELAY_S)
+    signal.setitimer(signal.ITIMER_REAL, delay)
+    _timer.armed_at = at
+
+
+def _arm_for(at: float) -> None:
+    """Make the timer go off no later than ``at``.
+
+    A limit that ends leaves the timer as it is: an alarm with nothing due only re-arms, so
+    a node costs at most one timer call, and none while the run's deadline is the nearest.
+    """
+    if _timer.armed_at is None or at < _timer.armed_at - ARM_SLACK_S:
+        _set_timer(at)
 
 
 def _arm() -> None:
     """Drop limits whose block ended; arm the timer for the nearest one left (or disarm)."""
     _timer.limits[:] = [entry for entry in _timer.limits if entry.live]
-    if not _timer.limits:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        return
-    nearest = min(entry.at for entry in _timer.limits)
-    signal.setitimer(signal.ITIMER_REAL, max(nearest - time.monotonic(), MIN_DELAY_S))
+    _set_timer(min((entry.at for entry in _timer.limits), default=None))
 
 
 def _due(now: float) -> _Limit | None:
@@ -111,11 +131,21 @@ def _due(now: float) -> _Limit | None:
 def _on_alarm(signum: int, frame: Any) -> None:
     """Fire the earliest limit that is due (or defer it while shielded), then re-arm."""
     if _timer.busy:
-        return  # the bookkeeping under way re-arms when it is done
+        _timer.missed = True  # the bookkeeping under way re-arms when it is done
+        return
     chosen = _due(time.monotonic())
     _arm()
     if chosen is not None:
         chosen.fire()
+
+
+def _unbusy() -> None:
+    """End a bookkeeping step; re-arm if an alarm came meanwhile."""
+    _timer.busy = False
+    if _timer.missed:
+        _timer.missed = False
+        if _timer.installed:
+            _arm()
 
 
 def _install() -> None:
@@ -124,9 +154,11 @@ def _install() -> None:
     _timer.previous = previous
     _timer.installed = True
     left, _interval = signal.getitimer(signal.ITIMER_REAL)
+    _timer.armed_at = None
     if left > 0 and callable(previous):
         fire = partial(previous, signal.SIGALRM, None)
         _timer.limits.append(_Limit(time.monotonic() + left, fire, foreign=True))
+        _timer.armed_at = _timer.limits[-1].at
 
 
 def _uninstall() -> None:
@@ -134,18 +166,19 @@ def _uninstall() -> None:
     foreign = [entry for entry in _timer.limits if entry.foreign and entry.live]
     _timer.limits.clear()
     _timer.deferred.clear()
-    signal.setitimer(signal.ITIMER_REAL, 0)
+    _set_timer(None)
     previous = _timer.previous
     signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
     _timer.installed = False
     if foreign:
-        signal.setitimer(signal.ITIMER_REAL, max(foreign[0].at - time.monotonic(), MIN_DELAY_S))
+        _set_timer(foreign[0].at)
+        _timer.armed_at = None  # not ours any more
 
 
 def _own_limits() -> bool:
-    """Return whether any limit of ours is still pending or deferred."""
+    """Return whether any limit of ours is pending or deferred, or a ``held`` block is open."""
     pending = (*_timer.limits, *_timer.deferred)
-    return any(entry.live and not entry.foreign for entry in pending)
+    return _timer.holds > 0 or any(entry.live and not entry.foreign for entry in pending)
 
 
 @contextmanager
@@ -164,15 +197,7 @@ def limit(
     if not available():
         yield
         return
-    entry = _Limit(time.monotonic() + max(float(seconds), 0.0), fire, deferrable, repeat_s)
-    _timer.busy = True
-    try:
-        if not _timer.installed:
-            _install()
-        _timer.limits.append(entry)
-    finally:
-        _timer.busy = False
-        _arm()
+    entry = _open(seconds, fire, deferrable, repeat_s)
     try:
         yield
     finally:
@@ -180,7 +205,44 @@ def limit(
         _release(entry)
 
 
-def _release(entry: _Limit) -> None:
+def _open(
+    seconds: float, fire: Callable[[], None], deferrable: bool, repeat_s: float | None
+) -> _Limit:
+    """Add a limit due in ``seconds`` (installing the handler if needed) and arm for it."""
+    entry = _Limit(time.monotonic() + max(float(seconds), 0.0), fire, deferrable, repeat_s)
+    _timer.busy = True
+    try:
+        if not _timer.installed:
+            _install()
+        _timer.limits.append(entry)
+    finally:
+        _unbusy()
+        _arm_for(entry.at)
+    return entry
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Keep the handler installed for the block, so that each limit inside costs one timer
+    call instead of installing and removing the handler (a run holds it for all its nodes)."""
+    if not available():
+        yield
+        return
+    _timer.busy = True
+    try:
+        if not _timer.installed:
+            _install()
+        _timer.holds += 1
+    finally:
+        _unbusy()
+    try:
+        yield
+    finally:
+        _timer.holds -= 1
+        _release(None)
+
+
+def _release(entry: _Limit | None) -> None:
     """Forget ``entry`` (whether it fired or not) and re-arm for what is left."""
     _timer.busy = True
     try:
@@ -189,10 +251,8 @@ def _release(entry: _Limit) -> None:
                 pending.remove(entry)
         if not _own_limits():
             _uninstall()
-            return
     finally:
-        _timer.busy = False
-    _arm()
+        _unbusy()
 
 
 @contextmanager
@@ -210,7 +270,7 @@ def shielded() -> Iterator[None]:
             _timer.busy = True
             _timer.limits.extend(_timer.deferred)  # due: the earliest live one fires now
             _timer.deferred.clear()
-            _timer.busy = False
+            _unbusy()
             _on_alarm(signal.SIGALRM, None)
 
 
@@ -220,19 +280,23 @@ def bounded(seconds: float | None) -> Iterator[None]:
 
     Outside the main thread the block is not interrupted (see the module docstring).
     """
-    if seconds is None:
+    if seconds is None or not available():
         yield
         return
     token = object()
-
-    def interrupt() -> None:
-        """Raise this block's interrupt in the running code."""
-        raise _Interrupt(token)
-
+    entry = _open(seconds, partial(_interrupt, token), True, REPEAT_S)
     try:
-        with limit(seconds, interrupt, repeat_s=REPEAT_S):
+        try:
             yield
+        finally:
+            entry.live.clear()  # first: from here on this limit never fires
+            _release(entry)
     except _Interrupt as exc:
         if exc.args[0] is not token:
             raise  # an enclosing block's deadline
         raise Expired(seconds) from None
+
+
+def _interrupt(token: object) -> None:
+    """Raise the interrupt of the bounded block ``token`` names in the running code."""
+    raise _Interrupt(token)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from fluxolab.engine import deadline
 from fluxolab.engine.call import ResumeInfo, RunEnv
 from fluxolab.engine.context import Checkpoint, Item, Resume, RunContext
 from fluxolab.engine.errors import NodeError, NodeTimeout, RunTimeout
@@ -292,7 +293,8 @@ def run(
         return RunResult(status=FAILED, error=failure(str(exc), "ResumeError"))
     runner = Runner(graph, ctx, env, progress, resume.payload if resume else None)
     try:
-        return runner.go()
+        with deadline.held():  # every node is bounded: keep the timer's handler meanwhile
+            return runner.go()
     except CallerError as exc:
         raise exc.original from None  # the caller's own hook failed: its error, not the run's
     except ctx.fatal:
