@@ -5,8 +5,9 @@ process's real-time interval timer (``ITIMER_REAL``, delivered as ``SIGALRM``), 
 interrupted wherever it is and ``Expired`` is raised at its edge. Every time limit of the
 process goes through ``limit`` and so through the same timer: the engine's node and run
 deadlines, and the solo worker's soft and hard task limits (``workers.executions``). The timer
-is always armed for the nearest pending limit; nested limits compose instead of replacing each
-other. A timer armed by other code before the first limit is kept as one more limit.
+always goes off no later than the nearest pending limit; nested limits compose instead of
+replacing each other. A timer armed by other code before the first limit is kept as one more
+limit and given back when the last one ends.
 
 Signals reach only the main thread: elsewhere (a ``threads`` pool) nothing is armed and the
 engine relies on its checks between nodes and on the Code sandbox's own wall time. Celery's
@@ -243,7 +244,7 @@ def held() -> Iterator[None]:
 
 
 def _release(entry: _Limit | None) -> None:
-    """Forget ``entry`` (whether it fired or not) and re-arm for what is left."""
+    """Forget ``entry`` (whether it fired or not); give the timer back once none is left."""
     _timer.busy = True
     try:
         for pending in (_timer.limits, _timer.deferred):
