@@ -5,6 +5,8 @@ on 33 characters runs for minutes inside one C call that no signal interrupts. R
 time linear in the text, so a match is bounded by ``MAX_SUBJECT_CHARS``; patterns are bounded
 by ``MAX_PATTERN_CHARS`` and their compiled program by ``MAX_PROGRAM_BYTES``. RE2 has no
 backreferences and no lookaround; patterns using them are refused with a message saying so.
+Unlike Python's ``re``, ``\\d``, ``\\w`` and ``\\b`` are ASCII-only (``\\pL``, ``\\p{Nd}`` match
+any script) and ``$`` does not match before a final newline.
 """
 
 from __future__ import annotations
