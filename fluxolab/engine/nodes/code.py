@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from fluxolab.engine import deadline
 from fluxolab.engine.call import NodeCall
 from fluxolab.engine.errors import NodeError, NodeTimeout
 from fluxolab.engine.nodetype import NodeType, Outputs
@@ -42,7 +43,8 @@ def run_code(call: NodeCall) -> Outputs:
         raise NodeError(f"Language '{params.get('language')}' is not supported; use python")
     limits = _limits(call)
     try:
-        result = run_python(str(params.get("code") or ""), call.items, limits)
+        with deadline.shielded():  # the sandbox stops at the same deadline and cleans up
+            result = run_python(str(params.get("code") or ""), call.items, limits)
     except SandboxError as exc:
         call.logs.extend(exc.logs)
         if exc.kind == "timeout" and limits.wall_seconds < call.ctx.limits.code.wall_seconds:
