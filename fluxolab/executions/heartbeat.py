@@ -96,6 +96,7 @@ class LeaseKeeper:
         self._leases: dict[int, Lease] = {}
         self._renewing: Lease | None = None
         self._tick = 0.0
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def hold(self, lease: Lease) -> None:
@@ -103,7 +104,9 @@ class LeaseKeeper:
         with self._lock:
             self._leases[id(lease)] = lease
             tick = lease.interval / 2
-            self._tick = min(self._tick, tick) if self._tick else tick
+            if not self._tick or tick < self._tick:  # a shorter lease than so far: wake up
+                self._tick = tick
+                self._wake.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
                 self._thread.start()
@@ -124,7 +127,8 @@ class LeaseKeeper:
 
     def _run(self) -> None:
         while True:
-            time.sleep(self._tick)
+            self._wake.wait(self._tick)
+            self._wake.clear()
             try:
                 self._renew_due()
             except Exception:  # never let the thread die; the next tick retries

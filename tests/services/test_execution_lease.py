@@ -11,9 +11,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
@@ -108,8 +109,20 @@ def reload(execution_id: uuid.UUID) -> Execution:
     return execution
 
 
+@pytest.fixture()
+def keeper_after_a_default_lease(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh keeper already keeping a 60 s lease, as in a worker that ran such a run."""
+    monkeypatch.setattr(heartbeat, "_keeper_instance", None)
+    engine = cast(Engine, None)  # never used: not due within the test
+    other = heartbeat.Lease(uuid.uuid4(), 1, timedelta(seconds=60), engine)
+    heartbeat._keeper().hold(other)
+    time.sleep(0.1)  # the thread is now waiting a sixth of that lease
+    yield
+    other.release()
+
+
 def test_lease_is_renewed_while_a_long_node_runs_and_never_after_the_run(
-    committed_app: Flask,
+    committed_app: Flask, keeper_after_a_default_lease: None
 ) -> None:
     with committed_app.app_context():
         (execution_id,) = queued(slow_then_end(3 * LEASE_SECONDS))
