@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from sqlalchemy import Engine, event
 
 from bench._support import RUN_INPUT, WORKFLOW
-from fluxolab.executions import heartbeat, service
+from fluxolab.executions import heartbeat, runner, service
 from fluxolab.executions.claim import Claim, claim
 from fluxolab.executions.runner import run_execution
 from fluxolab.extensions import db
@@ -142,6 +142,29 @@ def test_lease_is_renewed_while_a_long_node_runs_and_never_after_the_run(
     assert len(during) >= 3, renewals.seen  # every third of the lease or so, inside the node
     assert max(later - earlier for earlier, later in pairwise(during)) < LEASE_SECONDS
     assert all(moment < returned for moment, _ in renewals.seen), "renewed after the run"
+
+
+def test_a_run_that_raises_stops_renewing_before_the_worker_handles_the_error(
+    committed_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: Any) -> None:
+        time.sleep(2 * LEASE_SECONDS)  # long enough for background renewals
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(runner.engine, "run", crash)
+    with committed_app.app_context():
+        (execution_id,) = queued(slow_then_end(0))
+        renewals = Renewals(db.engine)
+        try:
+            with pytest.raises(RuntimeError, match="the engine broke"):
+                run_execution(execution_id)
+            raised = time.monotonic()
+            time.sleep(2 * LEASE_SECONDS)
+        finally:
+            renewals.close()
+        assert reload(execution_id).status == "running"  # the task then fails it
+    assert len(renewals.by_keeper()) >= 2, renewals.seen
+    assert all(moment < raised for moment, _ in renewals.seen), "renewed after the run"
 
 
 def hold_claimed(execution_id: uuid.UUID) -> tuple[Claim, heartbeat.Lease]:
