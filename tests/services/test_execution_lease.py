@@ -23,7 +23,7 @@ from sqlalchemy import Engine, event
 
 from bench._support import RUN_INPUT, WORKFLOW
 from fluxolab.executions import heartbeat, runner, service
-from fluxolab.executions.claim import Claim, claim
+from fluxolab.executions.claim import Claim, Held, claim
 from fluxolab.executions.runner import run_execution
 from fluxolab.extensions import db
 from fluxolab.models import Execution, ExecutionStep
@@ -178,6 +178,25 @@ def wait_until(condition: Any, timeout: float = 5 * LEASE_SECONDS) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition never held"
         time.sleep(0.05)
+
+
+def test_redeliveries_while_the_lease_is_kept_are_held_and_never_counted_as_deaths(
+    committed_app: Flask,
+) -> None:
+    with committed_app.app_context():
+        (execution_id,) = queued(slow_then_end(0))
+        _, lease = hold_claimed(execution_id)
+        try:
+            answers = []
+            ends = time.monotonic() + 3 * LEASE_SECONDS  # more redeliveries than the poison cap
+            while time.monotonic() < ends:
+                answers.append(claim(execution_id))  # what each redelivered message tries
+                time.sleep(0.2)
+        finally:
+            lease.release()
+        execution = reload(execution_id)
+    assert answers and all(isinstance(answer, Held) for answer in answers), answers
+    assert (execution.status, execution.deliveries, execution.claim_token) == ("running", 1, 1)
 
 
 def test_a_worker_whose_run_was_taken_over_stops_renewing_and_stops_the_run(
