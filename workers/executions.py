@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from celery import Task, shared_task
@@ -16,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 from sqlalchemy.exc import OperationalError
 
+from fluxolab.engine import deadline
 from fluxolab.executions import runner
 from fluxolab.executions.claim import Held
 
@@ -34,9 +33,10 @@ def run(self: Task, execution_id: str) -> str:
     """
     run_id = uuid.UUID(execution_id)
     conf = self.app.conf
-    with time_limits(conf.task_soft_time_limit, conf.task_time_limit):
+    with time_limits(conf.task_soft_time_limit, conf.task_time_limit) as soft_limit:
         try:
-            outcome = runner.run_execution(run_id)
+            with soft_limit:
+                outcome = runner.run_execution(run_id)
         except SoftTimeLimitExceeded:
             message = "A execucao excedeu o tempo do worker."
             runner.fail_running(run_id, "timed_out", message, "timeout")
@@ -70,39 +70,31 @@ def _note_pool(sender: Any = None, **_: Any) -> None:
 
 
 @contextmanager
-def time_limits(soft: float | None, hard: float | None) -> Iterator[None]:
+def time_limits(soft: float | None, hard: float | None) -> Iterator[AbstractContextManager[None]]:
     """Celery's task time limits where the pool does not enforce them (solo workers).
 
     Celery enforces time limits only in prefork pools; execution workers run ``--pool solo``
-    (one process per core), where an interval timer (``SIGALRM``) keeps them: after ``soft``
-    seconds ``SoftTimeLimitExceeded`` is raised in the task; if the task is still running
-    at ``hard`` seconds (it swallowed the exception, or hangs), the process exits and the
-    broker redelivers the message, like prefork's replacement of a stuck child. In a
-    prefork child, and outside the main thread (``threads`` pool), this does nothing.
+    (one process per core), where the engine's interval timer (``fluxolab.engine.deadline``,
+    the one that also interrupts nodes at their deadlines) keeps them. The hard limit covers
+    the whole block: a task still running at ``hard`` seconds (it swallowed the soft limit,
+    or hangs) ends the process, and the broker redelivers the message, like prefork's
+    replacement of a stuck child. The soft limit covers the block of the context manager
+    this yields (the work, not the clean-up after it): ``SoftTimeLimitExceeded`` is raised
+    there after ``soft`` seconds, and again every ``REPEAT_S`` until that block has ended
+    (an exception raised inside a weakref callback would otherwise be lost). In a prefork
+    child, and outside the main thread (``threads`` pool), neither is armed.
     """
-    if (
-        not soft
-        or _pool_enforces_limits
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        yield
+    if not soft or _pool_enforces_limits or not deadline.available():
+        yield nullcontext()
         return
-    grace = max(float(hard or 0) - float(soft), 1.0)
+    hard_after = float(soft) + max(float(hard or 0) - float(soft), 1.0)
 
-    def die(signum: int, frame: Any) -> None:
+    def die() -> None:
         log.critical("task exceeded its hard time limit of %s s: exiting the worker", hard)
         os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
 
-    def expire(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGALRM, die)
-        signal.setitimer(signal.ITIMER_REAL, grace)
+    def expire() -> None:
         raise SoftTimeLimitExceeded(f"task exceeded its soft time limit of {soft} s")
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, float(soft))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # a late expiry must not raise here
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with deadline.limit(hard_after, die, deferrable=False):
+        yield deadline.limit(float(soft), expire, repeat_s=deadline.REPEAT_S)

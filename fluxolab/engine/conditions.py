@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from fluxolab.engine import regex
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.expressions import has_expression
 from fluxolab.engine.paths import MISSING, get_path
@@ -109,20 +109,11 @@ def _contains(left: Any, right: Any) -> bool:
     return False
 
 
-@lru_cache(maxsize=256)
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a user pattern once; raises NodeError when it is not a valid regex."""
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise NodeError(f"Invalid regular expression {pattern!r}: {exc}") from exc
-
-
 def _regex(left: Any, right: Any) -> bool:
-    """Return whether the text of ``left`` matches the pattern ``right`` anywhere."""
+    """Return whether the text of ``left`` matches the pattern ``right`` anywhere (RE2)."""
     if left is None or right is None:
         return False
-    return compile_regex(str(right)).search(str(left)) is not None
+    return regex.search(str(right), str(left))
 
 
 def _text(value: Any) -> str | None:
@@ -170,14 +161,20 @@ _COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def compare(operator: str, left: Any, right: Any) -> bool:
-    """Apply ``operator`` to the operands; raises NodeError for an unknown operator or regex."""
+def compare(operator: str, left: Any, right: Any, field: str = "value") -> bool:
+    """Apply ``operator`` to the operands; raises NodeError for an unknown operator or regex.
+
+    ``field`` names the right operand's field in the error of a regex that cannot be used.
+    """
     function = _COMPARE.get(normalize_operator(operator))
     if function is None:
         raise NodeError(f"Unknown operator '{operator}'")
     if left is MISSING:
         left = None
-    return function(left, right)
+    try:
+        return function(left, right)
+    except regex.RegexError as exc:
+        raise NodeError(f"Field '{field}': {exc}", "RegexError", field=field) from exc
 
 
 def operand(call: NodeCall, raw: Any, rendered: Any, index: int) -> Any:
@@ -200,8 +197,5 @@ def regex_issues(params: Mapping[str, Any], field: str = "value") -> list[tuple[
         return []
     if has_expression(pattern):
         return []
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return [(field, f"invalid regular expression: {exc}")]
-    return []
+    problem = regex.pattern_problem(pattern)
+    return [] if problem is None else [(field, problem)]

@@ -1,7 +1,8 @@
 """Errors raised inside the engine; ``run`` turns every one of them into a failed result.
 
 NodeError            a node could not do its work (bad parameter value, failed expression ...)
-├── NodeTimeout      the node ran past its ``timeoutMs`` setting
+├── NodeTimeout      the node ran past its ``timeoutMs`` setting (the run ends ``timed_out``)
+├── RunTimeout       the run's time ran out while the node ran; never retried, never continued
 └── LimitExceeded    a per-step limit was broken; never retried, never continued
 """
 
@@ -31,6 +32,15 @@ class NodeTimeout(NodeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, type="NodeTimeout")
+
+
+class RunTimeout(NodeError):
+    """The run's overall timeout passed while this node was running; the run ends timed out."""
+
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="Timeout")
 
 
 class LimitExceeded(NodeError):

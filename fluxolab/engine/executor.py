@@ -5,6 +5,11 @@ One ``StepRecord`` per node run, carrying the number of the last attempt. Failur
 first output; "errorOutput" emits the input items with ``json.error`` set on the ``error``
 output. Such a step is recorded as "failed" (with its outputs) while the run goes on.
 Limit violations are never retried or continued.
+
+The node function runs ``deadline.bounded`` by the nearer of its ``timeoutMs`` and the run's
+time left: a node still busy then is interrupted where it is and fails with ``NodeTimeout``
+(retried like any failure) or ``RunTimeout`` (the run ends timed out). Its loop state is put
+back as it was before the attempt, so an interrupt never leaves it half written.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fluxolab.engine import deadline
 from fluxolab.engine.call import NodeCall, ResumeInfo, RunEnv
 from fluxolab.engine.context import Item
-from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout
+from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout, RunTimeout
 from fluxolab.engine.nodetype import LOOP_RETURN, Outputs, WaitRequest
 from fluxolab.engine.records import FAILED, SKIPPED, SUCCEEDED, StepRecord
 from fluxolab.engine.spec import ERROR_OUTPUT, CompiledNode
@@ -97,13 +103,20 @@ class Executor:
     def _attempt(self, node: CompiledNode, call: NodeCall) -> Outputs | WaitRequest:
         """Call the node function once; unexpected exceptions become NodeErrors."""
         begun = call.now
+        saved = self._state_copy(node)
         try:
-            result = node.type.run(call)
-        except NodeError:
+            with deadline.bounded(call.deadline_s):
+                result = node.type.run(call)
+        except deadline.Expired:
+            self._put_state(node, saved)
+            raise self._interrupted(node, call) from None
+        except NodeError as exc:
+            self._raise_fatal_cause(exc)
             raise
         except self.ctx.fatal:
             raise
         except Exception as exc:
+            self._raise_fatal_cause(exc)
             raise NodeError(
                 f"Unexpected error: {type(exc).__name__}: {exc}", "InternalError"
             ) from exc
@@ -115,6 +128,41 @@ class Executor:
         if isinstance(result, WaitRequest):
             return result
         return self._checked(node, result)
+
+    def _raise_fatal_cause(self, error: BaseException) -> None:
+        """Re-raise a fatal exception (the worker's time limit) that ``error`` was raised over.
+
+        Code that turns every exception into its own error (the expression evaluator does)
+        must not turn the worker's soft time limit into an ordinary node failure.
+        """
+        seen: set[int] = set()
+        cause = error.__cause__ or error.__context__
+        while cause is not None and id(cause) not in seen:
+            if isinstance(cause, self.ctx.fatal):
+                raise cause from None
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+
+    def _interrupted(self, node: CompiledNode, call: NodeCall) -> NodeError:
+        """Return why a call was interrupted: its node's timeout, or the run's time ran out."""
+        timeout_ms = node.settings.timeout_ms
+        run_left = self.time_left(call.now)
+        if timeout_ms is not None and (run_left is None or timeout_ms / 1000.0 <= run_left):
+            return NodeTimeout(f"Node timed out after {timeout_ms} ms")
+        limit = self.ctx.limits.run_timeout_s
+        return RunTimeout(f"Execution timed out after {limit:g} s (in node '{node.name}')")
+
+    def _state_copy(self, node: CompiledNode) -> dict[str, Any] | None:
+        """Return a copy of the node's loop state before an attempt (None when it has none)."""
+        state = self.env.node_states.get(node.id)
+        return None if state is None else dict(state)
+
+    def _put_state(self, node: CompiledNode, saved: dict[str, Any] | None) -> None:
+        """Put back the loop state an interrupted attempt may have left half written."""
+        if saved is None:
+            self.env.node_states.pop(node.id, None)
+        else:
+            self.env.node_states[node.id] = saved
 
     def _checked(self, node: CompiledNode, result: Outputs) -> Outputs:
         """Keep only declared outputs; raises LimitExceeded past ``max_items_per_step``."""
@@ -150,7 +198,7 @@ class Executor:
     ) -> NodeRun:
         """Apply ``onError`` to a final failure and record the failed step."""
         mode = node.settings.on_error
-        if isinstance(error, LimitExceeded) or mode == "stop" or not node.outputs:
+        if isinstance(error, LimitExceeded | RunTimeout) or mode == "stop" or not node.outputs:
             outputs: Outputs = {}
         elif mode == "errorOutput":
             items = input_items(inputs) or [{"json": {}}]

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from fluxolab.engine import deadline
 from fluxolab.engine.call import ResumeInfo, RunEnv
 from fluxolab.engine.context import Checkpoint, Item, Resume, RunContext
+from fluxolab.engine.errors import NodeError, NodeTimeout, RunTimeout
 from fluxolab.engine.executor import Executor
 from fluxolab.engine.graph import Graph
 from fluxolab.engine.issues import ValidationIssue
@@ -167,9 +169,7 @@ class Runner:
             self.steps.append(outcome.step)
             self.unsaved.append(outcome.step)
             if outcome.error is not None:
-                if self.elapsed_s(self.ctx.now()) >= self.ctx.limits.run_timeout_s:
-                    return self._timed_out(node, "in")
-                return self.result(FAILED, failure(outcome.error.message, outcome.error.type, node))
+                return self._stopped(node, outcome.error)
             self._advance(node, outcome.outputs)
         return self.result(SUCCEEDED)
 
@@ -188,6 +188,15 @@ class Runner:
             message = f"Execution exceeded {limit} node runs (a runaway loop?)"
             return self.result(FAILED, failure(message, "LimitExceeded", node))
         return None
+
+    def _stopped(self, node: CompiledNode, error: NodeError) -> RunResult:
+        """The result of a run a node's failure stopped: timed out when a timeout did it."""
+        if isinstance(error, RunTimeout):
+            return self._timed_out(node, "in")
+        if self.elapsed_s(self.ctx.now()) >= self.ctx.limits.run_timeout_s:
+            return self._timed_out(node, "in")
+        status = TIMED_OUT if isinstance(error, NodeTimeout) else FAILED
+        return self.result(status, failure(error.message, error.type, node))
 
     def _timed_out(self, node: CompiledNode, where: str) -> RunResult:
         """The run's overall time ran out before or inside ``node``."""
@@ -284,7 +293,8 @@ def run(
         return RunResult(status=FAILED, error=failure(str(exc), "ResumeError"))
     runner = Runner(graph, ctx, env, progress, resume.payload if resume else None)
     try:
-        return runner.go()
+        with deadline.held():  # every node is bounded: keep the timer's handler meanwhile
+            return runner.go()
     except CallerError as exc:
         raise exc.original from None  # the caller's own hook failed: its error, not the run's
     except ctx.fatal:

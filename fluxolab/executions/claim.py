@@ -22,6 +22,7 @@ from typing import cast as typed
 from flask import current_app
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Exists,
     Row,
     ScalarSelect,
@@ -219,7 +220,8 @@ _INSPECT = select(
 ).where(_E.c.id == _ID)
 
 
-def _lease() -> timedelta:
+def lease_length() -> timedelta:
+    """How long a claim or a renewal holds the run (``EXECUTION_LEASE_SECONDS``)."""
     return timedelta(seconds=int(current_app.config["EXECUTION_LEASE_SECONDS"]))
 
 
@@ -234,7 +236,7 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     params = {
         "execution_id": execution_id,
         "now": now,
-        "lease": now + _lease(),
+        "lease": now + lease_length(),
         "max_deliveries": int(current_app.config["EXECUTION_MAX_DELIVERIES"]),
     }
     lock_workspace(of=execution_id)  # the counts below then see every committed claim
@@ -369,13 +371,29 @@ def set_values(
     return result.rowcount
 
 
-def renew_lease(execution_id: uuid.UUID, token: int) -> bool:
-    """Extend the lease; return ``True`` when the run must stop (canceled or taken over)."""
-    flag = set_values(
-        OWNED,
-        {"lease_expires_at": utcnow() + _lease()},
-        {"execution_id": execution_id, "token": token},
-        returning=_E.c.cancel_requested,
-    )
+_RENEW = (
+    update(_E)
+    .where(OWNED)
+    .values(lease_expires_at=bindparam("lease", type_=_E.c.lease_expires_at.type))
+    .returning(_E.c.cancel_requested)
+)
+
+
+def renew_lease_on(
+    connection: Connection, execution_id: uuid.UUID, token: int, length: timedelta
+) -> bool | None:
+    """Extend the lease by ``length`` on ``connection`` (the caller commits).
+
+    Returns whether a cancel was requested, or ``None`` when the run is no longer this
+    claim's (finished, or taken over by another worker).
+    """
+    params = {"execution_id": execution_id, "token": token, "lease": utcnow() + length}
+    flag = connection.execute(_RENEW, params).scalar_one_or_none()
+    return None if flag is None else bool(flag)
+
+
+def renew_lease(execution_id: uuid.UUID, token: int) -> bool | None:
+    """Extend the lease in the run's session and commit; see ``renew_lease_on``."""
+    flag = renew_lease_on(db.session.connection(), execution_id, token, lease_length())
     db.session.commit()
-    return flag is None or bool(flag)
+    return flag

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +16,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from fluxolab import dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
+from fluxolab.executions import heartbeat
 from fluxolab.executions.claim import (
     DEFERRED_IN_WORKSPACE,
     OWNED,
@@ -26,7 +26,6 @@ from fluxolab.executions.claim import (
     claim,
     deferred_runs,
     lock_workspace,
-    renew_lease,
     set_values,
     wake_deferred,
 )
@@ -40,7 +39,6 @@ from fluxolab.models import (
 )
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 1.0
 
 
 @lru_cache(maxsize=512)
@@ -66,32 +64,6 @@ def engine_limits() -> engine.Limits:
             require_isolation=bool(config["CODE_SANDBOX_REQUIRE_ISOLATION"]),
         ),
     )
-
-
-class Heartbeat:
-    """``should_cancel`` for the engine: at most once a second renews the lease and reads cancel.
-
-    Returns ``True`` (stop) when the run was canceled or another worker took it over.
-    """
-
-    def __init__(self, execution_id: uuid.UUID, token: int) -> None:
-        self.execution_id = execution_id
-        self.token = token
-        self.last = time.monotonic()
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < HEARTBEAT_SECONDS:
-            return False
-        self.last = now
-        return renew_lease(self.execution_id, self.token)
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep for a node's retry wait while keeping the lease alive."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(left, HEARTBEAT_SECONDS))
-            self()
 
 
 _WF = cast(Table, Workflow.__table__)
@@ -150,7 +122,8 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
     """Claim and run one execution; every delivery of the same id after the first is a no-op.
 
     Returns the resulting status (or "skipped") for the task log, or ``Held`` when a live
-    worker holds the run (the task retries after the lease).
+    worker holds the run (the task retries after the lease). The lease is renewed in the
+    background while the engine runs, and no longer once it returned or raised.
     """
     claimed = claim(execution_id)
     if claimed is None or isinstance(claimed, Held):
@@ -158,27 +131,37 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
     execution = claimed.execution
     state = execution.state or {}
     writer = StepWriter(execution.id, int(state.get("seq", 0)))
-    heartbeat = Heartbeat(execution.id, execution.token)
-    context = engine.RunContext(
+    resume = None
+    if state.get("engine") is not None:
+        resume = engine.Resume(state=state["engine"], payload=state.get("resume"))
+    definition = _definition(execution.workflow_version_id)
+    lease = heartbeat.hold(execution.id, execution.token)
+    try:
+        context = _run_context(claimed, writer, lease)
+        result = engine.run(definition, execution.input_items, context, resume)
+    except BaseException:
+        db.session.rollback()  # a renewal in flight may be waiting for this row's lock
+        raise
+    finally:
+        lease.release()
+    if not _finish(claimed, result, writer):
+        return "lost"
+    return result.status
+
+
+def _run_context(claimed: Claim, writer: StepWriter, lease: heartbeat.Lease) -> engine.RunContext:
+    """The engine's view of the run: its identity, limits, cancel check and checkpoints."""
+    execution = claimed.execution
+    return engine.RunContext(
         execution_id=str(execution.id),
         workflow={"id": str(execution.workflow_id), "name": claimed.workflow_name},
         mode=execution.mode,
         limits=engine_limits(),
         trigger_node_id=execution.trigger_node_id,
-        should_cancel=heartbeat,
+        should_cancel=lease,
         fatal=(SoftTimeLimitExceeded,),
-        sleep=heartbeat.sleep,
         on_checkpoint=_checkpointer(execution, writer),
     )
-    resume = None
-    if state.get("engine") is not None:
-        resume = engine.Resume(state=state["engine"], payload=state.get("resume"))
-    result = engine.run(
-        _definition(execution.workflow_version_id), execution.input_items, context, resume
-    )
-    if not _finish(claimed, result, writer):
-        return "lost"
-    return result.status
 
 
 def _checkpointer(

@@ -73,3 +73,24 @@ def test_a_later_run_of_another_workflow_sees_no_file_of_an_earlier_one(
 
     assert look.status == "succeeded", look.error
     assert set(jsons(look.output)[0].values()) == {"FileNotFoundError"}
+
+
+def test_code_returning_more_items_than_a_step_holds_fails_in_the_sandbox(
+    make_ctx: Callable[..., RunContext],
+) -> None:
+    # 500,000 small items fit in the 8 MiB reply; the child refuses them before sending any.
+    ctx = make_ctx(limits=Limits(max_items_per_step=5, code=SandboxLimits(wall_seconds=5)))
+    step = run_node(node("c", "code-execute", code="return [{} for _ in range(500_000)]"), [], ctx)
+    assert step.status == "failed"
+    assert step.error is not None
+    assert step.error["type"] == "LimitExceeded"
+    assert step.error["message"].endswith("Code returned 500000 items; the limit is 5 per step")
+    assert step.output is None or not any(step.output.values())
+
+
+def test_code_returning_exactly_the_item_limit_succeeds(
+    make_ctx: Callable[..., RunContext],
+) -> None:
+    ctx = make_ctx(limits=Limits(max_items_per_step=5, code=SandboxLimits(wall_seconds=5)))
+    step = run_node(node("c", "code-execute", code="return [{'n': n} for n in range(5)]"), [], ctx)
+    assert step.status == "succeeded", step.error

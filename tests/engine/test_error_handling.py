@@ -98,14 +98,15 @@ def test_error_output_receives_the_input_items_with_the_error(ctx: RunContext) -
     assert jsons(result.output) == [{"id": 7, "error": "boom"}]
 
 
-def test_node_timeout_fails_a_node_that_took_too_long(
+def test_node_timeout_ends_the_run_timed_out_naming_the_node(
     make_ctx: Callable[..., RunContext], clock: FakeClock
 ) -> None:
     clock.tick_s = 0.5  # every clock read moves time on: the node "takes" half a second
     slow = with_settings(node("n", "no-op"), timeoutMs=100)
     result = run(chain(node("t", "manual"), slow), [], make_ctx())
-    assert result.status == "failed"
+    assert result.status == "timed_out"
     assert result.error is not None
+    assert result.error["nodeId"] == "n"
     assert result.error["type"] == "NodeTimeout"
     assert result.error["message"] == "Node timed out after 100 ms"
 

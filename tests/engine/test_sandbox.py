@@ -376,7 +376,7 @@ def test_the_worker_keeps_working_after_a_failed_run() -> None:
 
 def test_oversized_result_is_an_output_error() -> None:
     limits = SandboxLimits(cpu_seconds=2, wall_seconds=10, max_output_bytes=1024 * 1024)
-    error = fail("return [{'i': i, 'pad': 'x' * 100} for i in range(20000)]", limits)
+    error = fail("return [{'i': i, 'pad': 'x' * 1000} for i in range(2000)]", limits)
 
     assert (error.kind, error.message) == ("output", "Code output exceeds 1 MiB")
 

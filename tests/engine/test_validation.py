@@ -191,4 +191,4 @@ def test_filter_refuses_invalid_static_regex() -> None:
     bad = node("f", "filter", condition="name", operator="regex", value="(")
     [issue] = validate_definition(chain(node("t", "manual"), bad))
     assert issue.field == "value"
-    assert "invalid regular expression" in issue.message
+    assert "invalid regular expression" in issue.message.lower()

@@ -60,8 +60,11 @@ def _list_matches(call: NodeCall, params: Mapping[str, Any], index: int) -> bool
             normalize_operator(entry.get("operator", "equals")),
             operand(call, raw.get("condition"), entry.get("condition"), index),
             entry.get("value"),
+            f"conditions.{position}.value",
         )
-        for raw, entry in zip(raw_list, params.get("conditions") or (), strict=False)
+        for position, (raw, entry) in enumerate(
+            zip(raw_list, params.get("conditions") or (), strict=False)
+        )
     )
     return all(results) if params.get("combinator") != "or" else any(results)
 
@@ -124,7 +127,8 @@ def _switch_rules(call: NodeCall, params: Mapping[str, Any], index: int) -> list
     left = operand(call, call.raw("value"), params.get("value"), index)
     targets = []
     for position, rule in enumerate(params.get("rules") or ()):
-        if compare(normalize_operator(rule.get("operator", "equals")), left, rule.get("value")):
+        operator = normalize_operator(rule.get("operator", "equals"))
+        if compare(operator, left, rule.get("value"), f"rules.{position}.value"):
             targets.append(str(_rule_index(rule, position)))
             if params.get("allMatching") is not True:
                 break

@@ -10,8 +10,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from fluxolab.engine import deadline
 from fluxolab.engine.call import NodeCall
-from fluxolab.engine.errors import NodeError, NodeTimeout
+from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout
 from fluxolab.engine.nodetype import NodeType, Outputs
 from fluxolab.engine.sandbox import SandboxError, SandboxLimits, run_python
 from fluxolab.engine.schemas import choice, obj, prop
@@ -28,11 +29,15 @@ def _language_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _limits(call: NodeCall) -> SandboxLimits:
-    """Return the run's sandbox limits, with the wall time cut to the node's deadline."""
+    """Return the run's sandbox limits: the wall time cut to the node's deadline, and the
+    run's per-step item limit (the child refuses a longer result before sending it)."""
     limits = call.ctx.limits.code
-    if call.deadline_s is None or call.deadline_s >= limits.wall_seconds:
-        return limits
-    return dataclasses.replace(limits, wall_seconds=max(call.deadline_s, MIN_WALL_SECONDS))
+    changes: dict[str, Any] = {}
+    if limits.max_items != call.ctx.limits.max_items_per_step:
+        changes["max_items"] = call.ctx.limits.max_items_per_step
+    if call.deadline_s is not None and call.deadline_s < limits.wall_seconds:
+        changes["wall_seconds"] = max(call.deadline_s, MIN_WALL_SECONDS)
+    return dataclasses.replace(limits, **changes) if changes else limits
 
 
 def run_code(call: NodeCall) -> Outputs:
@@ -42,9 +47,12 @@ def run_code(call: NodeCall) -> Outputs:
         raise NodeError(f"Language '{params.get('language')}' is not supported; use python")
     limits = _limits(call)
     try:
-        result = run_python(str(params.get("code") or ""), call.items, limits)
+        with deadline.shielded():  # the sandbox stops at the same deadline and cleans up
+            result = run_python(str(params.get("code") or ""), call.items, limits)
     except SandboxError as exc:
         call.logs.extend(exc.logs)
+        if exc.kind == "items":
+            raise LimitExceeded(exc.message) from exc
         if exc.kind == "timeout" and limits.wall_seconds < call.ctx.limits.code.wall_seconds:
             raise NodeTimeout(f"Code timed out after {limits.wall_seconds:.1f} s") from exc
         raise NodeError(exc.message, "CodeError", kind=exc.kind) from exc

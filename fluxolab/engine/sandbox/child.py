@@ -51,6 +51,10 @@ class ContractError(Exception):
     """The code returned something that is not a list of items or a dict."""
 
 
+class TooManyItems(Exception):
+    """The code returned more items than one step may hold."""
+
+
 def _libc_call(name: str, *args: int) -> bool:
     """Call a libc function taking integer arguments; True when it returned 0."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -252,11 +256,18 @@ def _normalise_item(position: int, value: object) -> dict[str, Any]:
     return {"json": value}
 
 
-def normalise_items(value: object) -> list[dict[str, Any]]:
-    """Turn the code's return value into a list of items; raises ContractError otherwise."""
+def normalise_items(value: object, max_items: int) -> list[dict[str, Any]]:
+    """Turn the code's return value into a list of items; raises ContractError otherwise.
+
+    Raises TooManyItems, before any item is copied, when the list is longer than ``max_items``.
+    """
     if isinstance(value, dict):
         return [_normalise_item(0, value)]
     if isinstance(value, list):
+        if len(value) > max_items:
+            raise TooManyItems(
+                f"Code returned {len(value)} items; the limit is {max_items} per step"
+            )
         return [_normalise_item(position, item) for position, item in enumerate(value)]
     raise ContractError(f"{RETURN_CONTRACT} (got {type(value).__name__})")
 
@@ -283,7 +294,7 @@ def encode_reply(outcome: Outcome, network_isolated: bool, max_bytes: int) -> by
     return encoded
 
 
-def execute(code: str, items: list[Any]) -> Outcome:
+def execute(code: str, items: list[Any], max_items: int) -> Outcome:
     """Run the user's code on the items; returns the normalised items or an error reply."""
     try:
         user_function = compile_user_function(code)
@@ -294,11 +305,13 @@ def execute(code: str, items: list[Any]) -> Outcome:
     reserve = bytearray(RESERVE_BYTES)
     exhausted = False
     try:
-        normalised = normalise_items(user_function(items, items))
+        normalised = normalise_items(user_function(items, items), max_items)
     except MemoryError:  # not bound to a name: leaving the block frees the code's frames
         exhausted = True
     except ContractError as exc:
         return error_reply("runtime", str(exc))
+    except TooManyItems as exc:
+        return error_reply("items", str(exc))
     except BaseException as exc:  # user code may raise anything, SystemExit included
         return error_reply("runtime", _process_limit_note(exc) + describe_exception(exc))
     del reserve
@@ -352,7 +365,7 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         payload = _read_input()
-        outcome = execute(payload["code"], payload["items"])
+        outcome = execute(payload["code"], payload["items"], int(config["max_items"]))
     except MemoryError:
         outcome = error_reply("memory")
     _send(reply_fd, encode_reply(outcome, network_isolated, max_bytes))

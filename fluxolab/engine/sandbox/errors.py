@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-ErrorKind = Literal["timeout", "memory", "cpu", "syntax", "runtime", "output", "internal"]
+ErrorKind = Literal["timeout", "memory", "cpu", "syntax", "runtime", "output", "items", "internal"]
 
 
 class SandboxError(Exception):

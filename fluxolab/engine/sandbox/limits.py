@@ -25,11 +25,12 @@ class SandboxLimits:
     max_open_files: int = 32  # RLIMIT_NOFILE
     tmp_bytes: int = 16 * MIB  # size of the run's private /tmp, the only writable place
     tmp_files: int = 1024  # files and directories that fit in it (inodes cost kernel memory)
+    max_items: int = 10_000  # items the code may return (the engine's per-step item limit)
     require_isolation: bool = True  # refuse to run outside bubblewrap's namespaces
 
     def __post_init__(self) -> None:
         """Reject limits that would make the sandbox useless or unenforceable."""
-        positive = ("cpu_seconds", "wall_seconds", "max_output_bytes", "max_log_bytes")
+        positive = ("cpu_seconds", "wall_seconds", "max_output_bytes", "max_log_bytes", "max_items")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"SandboxLimits.{name} must be positive")

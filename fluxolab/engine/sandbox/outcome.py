@@ -12,7 +12,7 @@ from .channels import Transcript
 from .errors import ErrorKind, SandboxError
 from .limits import SandboxLimits, format_bytes, format_seconds
 
-CHILD_KINDS = frozenset({"memory", "cpu", "syntax", "runtime", "output", "internal"})
+CHILD_KINDS = frozenset({"memory", "cpu", "syntax", "runtime", "output", "items", "internal"})
 CPU_SLACK_SECONDS = 0.05  # timing granularity when deciding that SIGKILL came from RLIMIT_CPU
 
 
