@@ -20,13 +20,16 @@ from fluxolab.errors import BadRequest, UriTooLong
 MAX_URI_BYTES = 2048
 
 
-def request_target_size(environ: dict[str, Any]) -> int:
-    """Return the length of the request target: the raw one when the server passes it."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+def request_target_size(wsgi: dict[str, Any]) -> int:
+    """Return the length of the request target: the raw one when the server passes it.
+
+    ``wsgi`` is the request's WSGI environ (keys set by the server, not configuration).
+    """
+    raw = wsgi.get("RAW_URI") or wsgi.get("REQUEST_URI")
     if raw:
         return len(raw)
-    query = environ.get("QUERY_STRING", "")
-    return len(environ.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
+    query = wsgi.get("QUERY_STRING", "")
+    return len(wsgi.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
 
 
 def check_request_uri() -> None:
