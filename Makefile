@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint check services-shell lock clean bench
+.PHONY: run test install lint check services-shell lock clean bench fuzz
 
 $(STAMP): constraints.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: install ## ruff, mypy and the import-linter layer contracts
 
 test: install bwrap ## Lint, then run the test suite against throw-away PostgreSQL and Redis
 	scripts/with-services.sh sh -c '$(MAKE) --no-print-directory lint && $(BIN)/pytest $(PYTEST_ARGS)'
+
+fuzz: install ## The schemathesis run of the test suite alone, with more cases per operation
+	scripts/with-services.sh env SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-200} \
+		$(BIN)/pytest -q -n 2 tests/api/test_schemathesis.py
 
 .PHONY: bwrap bwrap-optional
 bwrap: ## Install bubblewrap, which confines the Code node's runs, when missing (apt-get as root)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -16,11 +16,27 @@ __all__ = ["create_app"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+class FluxoFlask(Flask):
+    """Flask, answering ``OPTIONS`` like the rest of the API rather than with empty HTML."""
+
+    def make_default_options_response(self) -> Response:
+        """Answer 204 No Content with the ``Allow`` header (CORS adds its headers after).
+
+        Flask's default is a 200 ``text/html`` response with an empty body.
+        """
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.set_data(b"")
+        del response.headers["Content-Type"]
+        return response
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config from the environment, extensions, error handlers, blueprints, CLI."""
+    from fluxolab.common.converters import install_converters
     from fluxolab.config import build_config
 
-    app = Flask(__name__)
+    app = FluxoFlask(__name__)
     app.config.update(build_config(overrides))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(
@@ -30,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    install_converters(app)
     _init_extensions(app)
     _register_blueprints(app)
     return app
@@ -38,6 +55,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from fluxolab.common.errorhandlers import register_error_handlers, register_jwt_loaders
     from fluxolab.common.jsonbody import check_json_body
+    from fluxolab.common.openapi import configure_api
+    from fluxolab.common.uri import check_request_uri
     from fluxolab.engine.storage import storable_json
     from fluxolab.extensions import api, celery_init_app, cors, db, jwt, limiter, migrate
 
@@ -48,7 +67,7 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
-    api.init_app(app)
+    api.init_app(app, spec_kwargs=configure_api(api))
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -64,6 +83,7 @@ def _init_extensions(app: Flask) -> None:
             supports_credentials=False,
         )
     register_error_handlers(app)
+    app.before_request(check_request_uri)
     app.before_request(check_json_body)
     celery_init_app(app)
 

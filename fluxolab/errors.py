@@ -16,6 +16,7 @@ The tree (HTTP status, ``code``)::
     ├── NotFound                     404 not_found
     ├── Conflict                     409 conflict
     ├── PayloadTooLarge              413 payload_too_large
+    ├── UriTooLong                   414 uri_too_long
     ├── UnsupportedMediaType         415 unsupported_media_type
     ├── ValidationFailed             422 validation_error   (errors: {field: [messages]})
     ├── RateLimited                  429 rate_limited       (Retry-After header)
@@ -90,6 +91,10 @@ class Conflict(FluxoError):
 
 class PayloadTooLarge(FluxoError):
     status, code, default_message = 413, "payload_too_large", "Corpo da requisicao grande demais."
+
+
+class UriTooLong(FluxoError):
+    status, code, default_message = 414, "uri_too_long", "URL longa demais."
 
 
 class UnsupportedMediaType(FluxoError):

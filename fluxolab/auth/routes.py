@@ -26,6 +26,7 @@ from fluxolab.auth.schemas import (
     VerifyIn,
     VerifyOut,
 )
+from fluxolab.common.openapi import error_responses
 from fluxolab.common.ratelimit import hit_or_raise, json_field_key
 from fluxolab.common.schemas import MessageSchema
 from fluxolab.common.security import auth_required, current_actor, public
@@ -76,6 +77,7 @@ class Register(MethodView):
     ]
 
     @public
+    @error_responses(402, 403, 404, 409, 429)
     @blp.arguments(RegisterIn)
     @blp.response(201, RegisterOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class LoginView(MethodView):
     ]
 
     @public
+    @error_responses(401, 429)
     @blp.arguments(LoginIn)
     @blp.response(200, LoginOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +131,7 @@ class LoginView(MethodView):
 @blp.route("/refresh")
 class Refresh(MethodView):
     @public
+    @error_responses(401)
     @blp.arguments(RefreshIn)
     @blp.response(200, LoginOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ _HTTP_MESSAGES = {
     404: ("not_found", "Recurso nao encontrado."),
     405: ("method_not_allowed", "Metodo nao permitido para este recurso."),
     413: ("payload_too_large", "Corpo da requisicao grande demais."),
+    414: ("uri_too_long", "URL longa demais."),
     415: ("unsupported_media_type", "Tipo de conteudo nao suportado."),
     422: ("validation_error", "Dados invalidos."),
     429: ("rate_limited", "Muitas requisicoes; tente mais tarde."),

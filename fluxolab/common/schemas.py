@@ -7,6 +7,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import RAISE, Schema, fields, validate
 
+from fluxolab.common.pagination import MAX_LIMIT, MAX_OFFSET, MAX_PAGE
+
 
 class BaseSchema(Schema):
     """Every request body rejects unknown fields (422 naming the field)."""
@@ -17,12 +19,22 @@ class BaseSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    """The one error envelope every failing request answers with."""
+    """The one error envelope every failing request answers with (documentation only)."""
 
-    status = fields.String(metadata={"example": "error"})
-    message = fields.String(metadata={"description": "Human-readable message shown by the UI"})
-    code = fields.String(metadata={"description": "Machine-readable error code"})
-    errors = fields.Dict(metadata={"description": "Field errors: {field: [messages]}"})
+    status = fields.String(
+        required=True, validate=validate.OneOf(["error"]), metadata={"example": "error"}
+    )
+    message = fields.String(
+        required=True, metadata={"description": "Human-readable message shown by the UI"}
+    )
+    code = fields.String(
+        required=True,
+        metadata={"description": "Machine-readable error code", "example": "validation_error"},
+    )
+    errors = fields.Dict(
+        required=True,
+        metadata={"description": "Field errors: {field: [messages]}; empty when none"},
+    )
 
 
 class MessageSchema(Schema):
@@ -35,9 +47,12 @@ class MessageSchema(Schema):
 class PageArgs(BaseSchema):
     """``limit``/``offset`` (or ``page``) query arguments shared by every list endpoint."""
 
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    page = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
+    page = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "1-based page of `limit` rows; replaces `offset`"},
+    )
 
     @ma.post_load
     def _page_to_offset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

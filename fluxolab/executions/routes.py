@@ -9,6 +9,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from fluxolab.common.openapi import error_responses
 from fluxolab.common.schemas import MessageSchema
 from fluxolab.common.security import auth_required, current_actor
 from fluxolab.errors import UnsupportedMediaType
@@ -105,6 +106,7 @@ def _start(workflow_id: uuid.UUID) -> dict[str, Any]:
 @blp.route("/workflows/<uuid:workflow_id>/run")
 class RunWorkflow(MethodView):
     @auth_required("editor")
+    @error_responses(402, 409)
     @blp.doc(**RUN_BODY_DOC)
     @blp.response(202, Accepted)
     def post(self, workflow_id: uuid.UUID) -> dict[str, Any]:
@@ -120,6 +122,7 @@ class RunWorkflow(MethodView):
 @blp.route("/workflows/<uuid:workflow_id>/test")
 class TestWorkflow(MethodView):
     @auth_required("editor")
+    @error_responses(402, 409)
     @blp.doc(**RUN_BODY_DOC)
     @blp.response(202, Accepted)
     def post(self, workflow_id: uuid.UUID) -> dict[str, Any]:
@@ -189,6 +192,7 @@ class ExecutionItem(MethodView):
         return _detail(service.get_execution(current_actor().workspace_id, execution_id))
 
     @auth_required("editor")
+    @error_responses(409)
     @blp.response(200, MessageSchema)
     def delete(self, execution_id: uuid.UUID) -> dict[str, Any]:
         """Delete a finished execution and its steps
@@ -202,6 +206,7 @@ class ExecutionItem(MethodView):
 @blp.route("/executions/<uuid:execution_id>/cancel")
 class CancelExecution(MethodView):
     @auth_required("editor")
+    @error_responses(409)
     @blp.response(200, ExecutionBody)
     def post(self, execution_id: uuid.UUID) -> dict[str, Any]:
         """Cancel an execution
@@ -215,7 +220,8 @@ class CancelExecution(MethodView):
 @blp.route("/executions/<uuid:execution_id>/retry")
 class RetryExecution(MethodView):
     @auth_required("editor")
-    @blp.arguments(RetryIn)
+    @error_responses(402, 409)
+    @blp.arguments(RetryIn, required=False)
     @blp.response(202, Accepted)
     def post(self, body: dict[str, Any], execution_id: uuid.UUID) -> dict[str, Any]:
         """Run a finished execution again with the same input
@@ -231,6 +237,7 @@ class RetryExecution(MethodView):
 @blp.route("/executions/<uuid:execution_id>/approval")
 class ApproveExecution(MethodView):
     @auth_required("editor")
+    @error_responses(409)
     @blp.arguments(ApprovalIn)
     @blp.response(202, Accepted)
     def post(self, body: dict[str, Any], execution_id: uuid.UUID) -> dict[str, Any]:

@@ -15,7 +15,11 @@ class ExecutionOut(Schema):
 
     id = fields.UUID()
     workflowId = fields.UUID(attribute="workflow_id")
-    workflowName = fields.String(attribute="workflow_name")
+    workflowName = fields.String(
+        attribute="workflow_name",
+        allow_none=True,
+        metadata={"description": "null only when the workflow row no longer exists"},
+    )
     workflowVersion = fields.Integer(attribute="version")
     status = fields.String()
     mode = fields.String()

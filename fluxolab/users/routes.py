@@ -8,6 +8,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from fluxolab.common.openapi import error_responses
 from fluxolab.common.schemas import MessageSchema, PageArgs
 from fluxolab.common.security import auth_required, current_actor
 from fluxolab.users import preferences, service
@@ -43,6 +44,7 @@ class Profile(MethodView):
         return {"status": "ok", "profile": service.get_profile(current_actor().user_id)}
 
     @auth_required()
+    @error_responses(403, 409)
     @blp.arguments(ProfileIn)
     @blp.response(200, ProfileOut)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +85,7 @@ class Members(MethodView):
         return {**page.body("members", page.items), "invitations": invitations}
 
     @auth_required("admin")
+    @error_responses(402, 409)
     @blp.arguments(MemberIn)
     @blp.response(201, MemberAddedOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +104,7 @@ class Members(MethodView):
 @blp.route("/workspace-members/<uuid:user_id>")
 class Member(MethodView):
     @auth_required("admin")
+    @error_responses(409)
     @blp.arguments(MemberRoleIn)
     @blp.response(200, MemberOut)
     def put(self, body: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
@@ -113,6 +117,7 @@ class Member(MethodView):
         return {"status": "ok", "member": member}
 
     @auth_required("admin")
+    @error_responses(409)
     @blp.response(200, MessageSchema)
     def delete(self, user_id: uuid.UUID) -> dict[str, Any]:
         """Remove a member from the workspace (their tokens for it stop working)
@@ -126,6 +131,7 @@ class Member(MethodView):
 @blp.route("/invitations/accept")
 class AcceptInvitation(MethodView):
     @auth_required()
+    @error_responses(402, 404, 409)
     @blp.arguments(InvitationAcceptIn)
     @blp.response(200, InvitationAcceptedOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:

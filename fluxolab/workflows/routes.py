@@ -12,6 +12,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from fluxolab.common.openapi import error_responses
 from fluxolab.common.schemas import MessageSchema, PageArgs
 from fluxolab.common.security import auth_required, current_actor
 from fluxolab.workflows import queries, service
@@ -58,6 +59,7 @@ class Workflows(MethodView):
         return page.body("workflows", page.items)
 
     @auth_required("editor")
+    @error_responses(402)
     @blp.arguments(WorkflowCreateIn)
     @blp.response(201, WorkflowCreatedBody)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +89,7 @@ class WorkflowItem(MethodView):
         return {"status": "ok", "workflow": service.detail(workflow)}
 
     @auth_required("editor")
+    @error_responses(409)
     @blp.arguments(WorkflowUpdateIn)
     @blp.response(200, WorkflowBody)
     def put(self, body: dict[str, Any], workflow_id: uuid.UUID) -> dict[str, Any]:
@@ -114,6 +117,7 @@ class WorkflowItem(MethodView):
 @blp.route("/<uuid:workflow_id>/status")
 class WorkflowStatus(MethodView):
     @auth_required("editor")
+    @error_responses(409)
     @blp.arguments(StatusIn)
     @blp.response(200, DashboardWorkflowBody)
     def patch(self, body: dict[str, Any], workflow_id: uuid.UUID) -> dict[str, Any]:
@@ -131,6 +135,7 @@ class WorkflowStatus(MethodView):
 @blp.route("/<uuid:workflow_id>/duplicate")
 class WorkflowDuplicate(MethodView):
     @auth_required("editor")
+    @error_responses(402, 409)
     @blp.response(201, WorkflowCreatedBody)
     def post(self, workflow_id: uuid.UUID) -> dict[str, Any]:
         """Duplicate a workflow as "<name> (copy)" (draft, version 1)

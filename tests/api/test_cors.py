@@ -49,3 +49,17 @@ def test_origin_outside_the_allow_list_gets_no_cors_headers(
     with fresh_app(config, share_db_with=app) as cors_app:
         headers = preflight(cors_app.test_client(), "https://evil.example")
         assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_allowed_preflight_is_204_without_a_body(
+    app: Flask, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config = {**make_test_config(database_url, redis_url, tmp_path), "CORS_ORIGINS": [ALLOWED]}
+    with fresh_app(config, share_db_with=app) as cors_app:
+        response = cors_app.test_client().options(
+            "/api/auth/login",
+            headers={"Origin": ALLOWED, "Access-Control-Request-Method": "POST"},
+        )
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fluxolab.auth import service as auth_service
+from fluxolab.common.uri import MAX_URI_BYTES
 from tests.conftest import make_test_config
 from tests.factories import PASSWORD, make_account
 from tests.helpers import CLOSED_DATABASE, assert_envelope, fresh_app
@@ -96,14 +97,13 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client: FlaskClient) ->
     assert "email" in body["errors"]
 
 
-def test_non_json_content_type_on_json_endpoint_is_422_envelope(client: FlaskClient) -> None:
+def test_non_json_content_type_on_json_endpoint_is_415_envelope(client: FlaskClient) -> None:
     response = client.post(
         "/api/auth/login",
         data='{"email": "a@example.com", "password": "secret-pass"}',
         content_type="text/plain",
     )
-    body = assert_envelope(response, 422, "validation_error")
-    assert set(body["errors"]) == {"email", "password"}
+    assert_envelope(response, 415, "unsupported_media_type")
 
 
 def test_unexpected_exception_is_500_envelope_without_details(
@@ -179,3 +179,58 @@ def test_database_down_is_503_with_retry_after(test_config: dict[str, Any]) -> N
         response = down.test_client().post("/api/auth/login", json=_login_body())
     assert_envelope(response, 503, "service_unavailable")
     assert int(response.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/api/workflows", "/api/auth/login", "/api/health"])
+def test_options_answers_204_with_allow_and_no_html(client: FlaskClient, path: str) -> None:
+    response = client.options(path)
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert "text/html" not in response.headers.get("Content-Type", "")
+    assert "OPTIONS" in response.headers["Allow"]
+
+
+def test_options_on_an_unknown_path_is_the_404_envelope(client: FlaskClient) -> None:
+    assert_envelope(client.options("/api/nope"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/workflows?search=" + "a" * (MAX_URI_BYTES + 1),
+        "/api/" + "a" * (MAX_URI_BYTES + 1),
+        "/api/workflows/00000000-0000-4000-8000-000000000000/versions/" + "9" * MAX_URI_BYTES,
+    ],
+    ids=["long-query", "long-unknown-path", "long-path-integer"],
+)
+def test_over_long_uri_is_414_envelope(client: FlaskClient, path: str) -> None:
+    account = make_account()
+    assert_envelope(client.get(path, headers=account.headers), 414, "uri_too_long")
+
+
+def test_uri_within_the_limit_reaches_the_view(client: FlaskClient) -> None:
+    account = make_account()
+    response = client.get("/api/workflows?search=" + "a" * 90, headers=account.headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_lone_surrogate_login_email_is_400_with_redis_rate_limits(
+    app: Flask, test_config: dict[str, Any], redis_url: str
+) -> None:
+    limits = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": redis_url}
+    with fresh_app({**test_config, **limits}, share_db_with=app) as limited:
+        response = limited.test_client().post(
+            "/api/auth/login",
+            data='{"email": "\\ud800@example.com", "password": "secret-pass"}',
+            content_type="application/json",
+        )
+    assert_envelope(response, 400, "json_lone_surrogate")
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 414)], ids=["at-limit", "one-over"])
+def test_uri_limit_counts_the_whole_request_target(
+    client: FlaskClient, extra: int, status: int
+) -> None:
+    prefix = "/api/health?x="
+    response = client.get(prefix + "a" * (MAX_URI_BYTES - len(prefix) + extra))
+    assert response.status_code == status

@@ -28,7 +28,7 @@ PATTERN_SAMPLES = ["#6366F1", "example", "abc", "a", "000000", "123456", "2030-0
 
 
 @cache
-def _snapshot() -> tuple[dict[str, Any], tuple[str, ...]]:
+def openapi_snapshot() -> tuple[dict[str, Any], tuple[str, ...]]:
     """The OpenAPI document and the ``METHOD /rule`` keys of a throw-away app."""
     config = {
         "FLUXOLAB_ENV": "test",
@@ -80,7 +80,7 @@ def is_id_parameter(parameter: dict[str, Any]) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    spec, handler_keys = _snapshot()
+    spec, handler_keys = openapi_snapshot()
     ops = operations(spec)
     if "operation" in metafunc.fixturenames:
         metafunc.parametrize(
@@ -233,3 +233,78 @@ def test_unknown_id_is_404_not_403_or_500(
         "(give the schema an example)"
     )
     assert_envelope(response, 404)
+
+
+ENVELOPE = {"status", "message", "code", "errors"}
+
+
+def error_responses(spec: dict[str, Any], operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The operation's error responses (status >= 400) with ``$ref`` followed."""
+    found = {}
+    for status, response in operation["responses"].items():
+        if status == "default" or int(status) >= 400:
+            if "$ref" in response:
+                response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+            found[status] = response
+    return found
+
+
+def test_error_envelope_schema_is_the_real_envelope(spec: dict[str, Any]) -> None:
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == ENVELOPE
+    assert set(error["required"]) == ENVELOPE
+    assert error["properties"]["code"]["type"] == "string"
+    assert error["properties"]["message"]["type"] == "string"
+    assert error["properties"]["status"]["enum"] == ["error"]
+
+
+def test_operation_has_no_catch_all_default_response(
+    operation: tuple[str, str, dict[str, Any]],
+) -> None:
+    assert "default" not in operation[2]["responses"]
+
+
+def test_every_error_response_documents_the_envelope(
+    spec: dict[str, Any], operation: tuple[str, str, dict[str, Any]]
+) -> None:
+    for status, response in error_responses(spec, operation[2]).items():
+        schema = resolve(response["content"]["application/json"]["schema"], spec)
+        assert set(schema["properties"]) >= ENVELOPE, status
+        assert schema["properties"]["code"]["type"] == "string", status
+
+
+def expected_error_statuses(path: str, operation: dict[str, Any]) -> set[str]:
+    """The statuses an operation answers because of its shape (body, path ids, bearer)."""
+    expected = {"414", "500", "503"}
+    if "requestBody" in operation:
+        expected |= {"400", "413", "415", "422"}
+    if "{" in path:
+        expected.add("404")
+    if operation.get("security"):
+        expected |= {"401", "403", "404"}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        expected |= {"400", "422"}
+    return expected
+
+
+def test_operation_documents_the_errors_its_shape_can_cause(
+    operation: tuple[str, str, dict[str, Any]],
+) -> None:
+    _method, path, op = operation
+    missing = expected_error_statuses(path, op) - set(op["responses"])
+    assert not missing, f"undocumented: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "statuses"),
+    [
+        ("post", "/api/auth/login", {"401", "429"}),
+        ("post", "/api/auth/register", {"403", "409", "429"}),
+        ("post", "/api/workflows", {"402"}),
+        ("post", "/api/executions/{execution_id}/cancel", {"409"}),
+    ],
+)
+def test_route_specific_errors_are_documented(
+    spec: dict[str, Any], method: str, path: str, statuses: set[str]
+) -> None:
+    assert statuses <= set(spec["paths"][path][method]["responses"])
