@@ -6,6 +6,7 @@ host files, seeing other processes, writing outside the private area.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -220,3 +221,50 @@ def test_the_working_directory_is_the_private_area() -> None:
     )
 
     assert run(code).items == [{"json": {"cwd": "/tmp", "home": "/tmp", "tmp": "/tmp"}}]
+
+
+# --- no way around the caps through new namespaces or System V shared memory -----------------
+
+NESTED_TMPFS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(4, 1, 0, 0, 0)  # dumpable again, to write its own uid_map
+uid, gid = os.getuid(), os.getgid()
+if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+    return {"unshare": os.strerror(ctypes.get_errno())}
+open("/proc/self/setgroups", "w").write("deny")
+open("/proc/self/uid_map", "w").write(f"0 {uid} 1")
+open("/proc/self/gid_map", "w").write(f"0 {gid} 1")
+os.mkdir("/tmp/m")
+libc.mount(b"none", b"/tmp/m", b"tmpfs", 0, b"size=3g")
+for i in range(64):
+    open(f"/tmp/m/f{i}", "wb").write(b"x" * 1024 * 1024)
+return {"unshare": "allowed", "written_mib": 64}
+"""
+
+SYSV_SHM = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+shmid = libc.shmget(0, 128 * 1024 * 1024, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+return {"shmget": shmid, "error": os.strerror(ctypes.get_errno()) if shmid < 0 else ""}
+"""
+
+
+def test_code_cannot_create_a_user_namespace_to_mount_an_uncapped_tmpfs() -> None:
+    assert run(NESTED_TMPFS).items[0]["json"] == {"unshare": "Operation not permitted"}
+
+
+def test_code_cannot_allocate_system_v_shared_memory_outside_its_memory_limit() -> None:
+    outcome = run(SYSV_SHM).items[0]["json"]
+    assert outcome == {"shmget": -1, "error": "Operation not permitted"}
+
+
+def test_threads_and_processes_still_start_under_the_filter() -> None:
+    code = (
+        "import threading, os\n"
+        "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n    os._exit(0)\n"
+        "return {'child': os.waitpid(pid, 0)[1]}"
+    )
+    assert run(code, dataclasses.replace(LIMITS, max_processes=2)).items[0]["json"] == {"child": 0}

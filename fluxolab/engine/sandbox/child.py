@@ -43,6 +43,16 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 MS_NOSUID, MS_NODEV, MS_REMOUNT = 0x2, 0x4, 0x20
 
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+_SECCOMP_ALLOW = 0x7FFF0000
+_SECCOMP_ERRNO = 0x00050000
+# (audit arch, unshare, clone, clone3, shmget) per machine; other machines get no filter
+_SYSCALLS = {
+    "x86_64": (0xC000003E, 272, 56, 435, 29),
+    "aarch64": (0xC00000B7, 97, 220, 435, 194),
+}
+
 UserFunction = Callable[[list[Any], list[Any]], object]
 Outcome = list[dict[str, Any]] | dict[str, Any]  # normalised items, or an error reply
 
@@ -149,6 +159,66 @@ def _limit_tmp_files(count: int) -> None:
         raise OSError(ctypes.get_errno(), f"could not limit the files of {TMP}")
 
 
+class _SockFilter(ctypes.Structure):
+    """struct sock_filter: one classic BPF instruction."""
+
+    _fields_ = [
+        ("code", ctypes.c_ushort),
+        ("jt", ctypes.c_ubyte),
+        ("jf", ctypes.c_ubyte),
+        ("k", ctypes.c_uint),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    """struct sock_fprog: the program handed to prctl(PR_SET_SECCOMP)."""
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _seccomp_program(
+    arch: int, unshare: int, clone: int, clone3: int, shmget: int
+) -> list[tuple[int, int, int, int]]:
+    """BPF: refuse new user namespaces (unshare/clone with CLONE_NEWUSER; clone3 looks absent,
+    so libc falls back to clone) and System V shared memory, which no rlimit bounds."""
+    ld_abs, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+
+    def errno(number: int) -> int:
+        return _SECCOMP_ERRNO | number
+
+    return [
+        (ld_abs, 0, 0, 4),  # arch
+        (jeq, 1, 0, arch),
+        (ret, 0, 0, errno(1)),  # another ABI (e.g. x32/ia32 entry): refuse the call
+        (ld_abs, 0, 0, 0),  # syscall number
+        (jeq, 0, 1, clone3),
+        (ret, 0, 0, errno(38)),  # ENOSYS
+        (jeq, 0, 1, shmget),
+        (ret, 0, 0, errno(1)),  # EPERM
+        (jeq, 1, 0, unshare),
+        (jeq, 0, 3, clone),
+        (ld_abs, 0, 0, 16),  # args[0], low 32 bits: the flags of unshare and clone
+        (jset, 0, 1, CLONE_NEWUSER),
+        (ret, 0, 0, errno(1)),
+        (ret, 0, 0, _SECCOMP_ALLOW),
+    ]
+
+
+def _deny_new_namespaces() -> bool:
+    """Install the seccomp filter on this process (inherited by its children); False when the
+    machine is not one the filter knows or the kernel refused it."""
+    numbers = _SYSCALLS.get(os.uname().machine)
+    if numbers is None:
+        return False
+    program = _seccomp_program(*numbers)
+    filters = (_SockFilter * len(program))(*(_SockFilter(*row) for row in program))
+    fprog = _SockFprog(len(program), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    return bool(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0)
+
+
 def _finish_containment(config: dict[str, Any], uid: int) -> bool:
     """Complete what bubblewrap started; returns whether the network is cut off."""
     is_root = os.geteuid() == 0  # else bwrap put us in user and network namespaces of our own
@@ -162,6 +232,8 @@ def _finish_containment(config: dict[str, Any], uid: int) -> bool:
         _drop_privileges(uid, own_workdir=False)
     if config.get("require_isolation", True) and not network_isolated:
         raise OSError("the sandbox's network namespace has interfaces besides loopback")
+    if not _deny_new_namespaces() and config.get("require_isolation", True):
+        raise OSError("the kernel refused the seccomp filter that forbids new user namespaces")
     return network_isolated
 
 
@@ -181,6 +253,7 @@ def isolate(config: dict[str, Any], uid: int) -> bool:
         _drop_privileges(uid, own_workdir=True)
     if not network_isolated:  # best effort: the operator accepted weaker isolation
         network_isolated = _unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    _deny_new_namespaces()
     # Set after the uid change (which clears it): die if the worker dies.
     _libc_call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != int(config["parent_pid"]):
