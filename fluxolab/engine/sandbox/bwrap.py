@@ -90,8 +90,12 @@ def _bind_python() -> list[str]:
 
 @functools.cache
 def fixed_args(as_root: bool) -> tuple[str, ...]:
-    """Return the options that are the same for every run of this process."""
-    args = [BWRAP, *NAMESPACES, "--die-with-parent", "--new-session"]
+    """Return the options that are the same for every run of this process.
+
+    bwrap is named by the absolute path found once on this process's PATH, so the probe and
+    every run use the same executable whatever PATH the child's environment has.
+    """
+    args = [shutil.which(BWRAP) or BWRAP, *NAMESPACES, "--die-with-parent", "--new-session"]
     if as_root:  # no user namespace: the child enters a new network namespace and its uid itself
         args += ["--cap-drop", "ALL"]
         for capability in ROOT_CAPABILITIES:
