@@ -105,13 +105,13 @@ def is_text(value: str) -> bool:
     return True
 
 
-def holds_lone_surrogate(value: Any) -> bool:
-    """Tell whether any string or object key in a parsed JSON value is not valid Unicode."""
+def _any_string(value: Any, test: Callable[[str], bool]) -> bool:
+    """Tell whether ``test`` holds for any string or object key in a parsed JSON value."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if not is_text(item):
+            if test(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -119,6 +119,15 @@ def holds_lone_surrogate(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def holds_lone_surrogate(value: Any) -> bool:
+    """Tell whether any string or object key in a parsed JSON value is not valid Unicode."""
+    return _any_string(value, lambda text: not is_text(text))
+
+
+def _holds_nul(value: Any) -> bool:
+    return _any_string(value, lambda text: "\x00" in text)
 
 
 def refused_value(data: bytes) -> BadRequest | None:
@@ -134,6 +143,8 @@ def refused_value(data: bytes) -> BadRequest | None:
         return refusal.error
     except (ValueError, RecursionError):
         return None
+    if _NUL_ESCAPE in data and _holds_nul(value):  # not a NUL: an escaped backslash before u0000
+        return BadRequest("O JSON contem o caractere nulo (\\u0000).", code="json_nul_character")
     if _SURROGATE.search(data) and holds_lone_surrogate(value):
         return BadRequest(
             "O JSON contem um caractere substituto isolado (por exemplo \\ud800), "
@@ -147,6 +158,7 @@ def _needs_parse(data: bytes) -> bool:
     return bool(
         _BIG_NUMBER.search(data)
         or _SURROGATE.search(data)
+        or _NUL_ESCAPE in data
         or any(word in data for word in _NON_JSON_CONSTANTS)
     )
 
@@ -199,7 +211,7 @@ def check_json_body() -> None:
     limit = int(current_app.config.get("MAX_JSON_DEPTH", 64))
     if nesting_depth_exceeds(data, limit):
         raise BadRequest(f"JSON aninhado demais (limite de {limit} niveis).", code="json_too_deep")
-    if _NUL_ESCAPE in data or b"\x00" in data:
+    if b"\x00" in data:
         raise BadRequest("O JSON contem o caractere nulo (\\u0000).", code="json_nul_character")
     if _needs_parse(data) and (error := refused_value(data)) is not None:
         raise error

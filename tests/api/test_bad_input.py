@@ -44,6 +44,36 @@ def test_unstorable_json_is_400(client: FlaskClient, raw: str, code: str) -> Non
     assert_envelope(response, 400, code)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    ['{"name": "a\\u0000b"}', '{"name": "k", "tags": ["x\\u0000"]}', '{"name": "a\x00b"}'],
+    ids=["escaped", "nested-escaped", "raw-byte"],
+)
+def test_nul_anywhere_in_the_parsed_text_is_400(client: FlaskClient, raw: str) -> None:
+    account = make_account()
+    response = client.post(
+        "/api/workflows", data=raw, content_type="application/json", headers=account.headers
+    )
+    assert_envelope(response, 400, "json_nul_character")
+
+
+def test_the_text_backslash_u0000_is_ordinary_data(client: FlaskClient) -> None:
+    account = make_account()
+    code = 'return [{"json": {"nul": "\\u0000"}}]'  # Python source that builds a NUL
+    body = {
+        "name": "Code with \\u0000",
+        "definition": {
+            "nodes": [
+                {"id": "c", "type": "code-execute", "params": {"language": "python", "code": code}}
+            ],
+            "connections": [],
+        },
+    }
+    response = client.post("/api/workflows", json=body, headers=account.headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["workflow"]["name"] == "Code with \\u0000"
+
+
 def test_nan_inside_a_string_is_ordinary_data(client: FlaskClient) -> None:
     account = make_account()
     response = client.post("/api/workflows", json={"name": "NaN Infinity"}, headers=account.headers)
