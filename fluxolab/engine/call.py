@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fluxolab.egress import Egress
 from fluxolab.engine.budget import ItemBudget
 from fluxolab.engine.context import Item, RunContext
+from fluxolab.engine.credentials import Credential
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.expressions import ExpressionError, ExpressionScope, evaluate, render
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from fluxolab.engine.spec import CompiledNode
 
 _EMPTY: dict[str, Any] = {}
+_DEFAULT_EGRESS = Egress()
 
 
 @dataclass
@@ -26,6 +29,7 @@ class RunEnv:
     node_outputs: dict[str, list[Item]] = field(default_factory=dict)  # by node name, then id
     node_states: dict[str, dict[str, Any]] = field(default_factory=dict)  # loop bookkeeping
     response: dict[str, Any] | None = None
+    secrets: set[str] = field(default_factory=set)  # credential values to redact from steps
     execution: dict[str, Any] = field(default_factory=dict)
     workflow: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +124,39 @@ class NodeCall:
             return evaluate(source, self.scope(index))
         except ExpressionError as exc:
             raise NodeError(f"Expression '{source}': {exc}", "ExpressionError") from exc
+
+    @property
+    def egress(self) -> Egress:
+        """Return the run's egress guard (``ctx.services["egress"]``), else a default one.
+
+        The default opens nothing beyond the public internet: no node ever connects unguarded.
+        """
+        egress = self.ctx.services.get("egress")
+        return egress if isinstance(egress, Egress) else _DEFAULT_EGRESS
+
+    def credential(self, credential_id: Any, types: tuple[str, ...]) -> Credential:
+        """Return the workspace credential ``credential_id`` of one of ``types``; raises NodeError.
+
+        Its secret values are remembered so the step's output, error and logs are redacted.
+        """
+        name = self.node.name
+        if credential_id in (None, ""):
+            raise NodeError(f"Node '{name}': no credential selected", "CredentialError")
+        resolver = self.ctx.services.get("credentials")
+        found = resolver.get(str(credential_id)) if resolver is not None else None
+        if found is None:
+            raise NodeError(
+                f"Node '{name}': credential {credential_id} was not found", "CredentialError"
+            )
+        if found.type not in types:
+            wanted = ", ".join(types)
+            raise NodeError(
+                f"Node '{name}': credential '{found.name}' is of type {found.type}, "
+                f"expected {wanted}",
+                "CredentialError",
+            )
+        self.env.secrets.update(value for value in found.secret_values if len(value) >= 6)
+        return found
 
     def respond(self, response: dict[str, Any]) -> bool:
         """Record the webhook response unless one was already recorded; True when recorded."""

@@ -29,6 +29,7 @@ from fluxolab.executions.claim import (
     set_values,
     wake_deferred,
 )
+from fluxolab.executions.services import run_services
 from fluxolab.extensions import db
 from fluxolab.models import (
     Execution,
@@ -161,6 +162,7 @@ def _run_context(claimed: Claim, writer: StepWriter, lease: heartbeat.Lease) -> 
         should_cancel=lease,
         fatal=(SoftTimeLimitExceeded,),
         on_checkpoint=_checkpointer(execution, writer),
+        services=run_services(execution.workspace_id),
     )
 
 
