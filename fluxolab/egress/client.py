@@ -98,13 +98,15 @@ class Egress:
         backend = GuardedBackend(self.destinations, time.monotonic() + total)
         transport = GuardedTransport(backend, self._ssl_context or _default_ssl_context())
         try:
-            check_scheme(httpx.URL(url))
+            target = httpx.URL(url)
+            check_scheme(target)
+            if params:  # added to the URL's own query (httpx alone would replace it)
+                target = target.copy_merge_params(params)
             with httpx.Client(transport=transport, trust_env=False, timeout=total) as client:
                 request = client.build_request(
                     method,
-                    url,
+                    target,
                     headers=headers,
-                    params=params,
                     content=content,
                     json=json,
                     data=data,

@@ -41,12 +41,12 @@ def loopback(**policy) -> Egress:
 
 def test_request_to_allow_listed_address_returns_the_read_response(server: FakeServer) -> None:
     response = loopback().request(
-        "POST", server.url("/echo"), params={"q": "1"}, json={"a": 1}, headers={"X-T": "v"}
+        "POST", server.url("/echo?a=0"), params={"q": "1"}, json={"a": 1}, headers={"X-T": "v"}
     )
     assert response.status_code == 200
     seen = response.json()
     assert seen["method"] == "POST"
-    assert seen["query"] == {"q": ["1"]}
+    assert seen["query"] == {"a": ["0"], "q": ["1"]}  # added to the URL's own query
     assert seen["headers"]["x-t"] == "v"
     assert seen["body"] == '{"a":1}'
 
