@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -650,3 +651,20 @@ def test_node_deadline_interrupts_requests(run, server: FakeServer, concurrency:
     assert "timed out" in error["message"]
     assert time.monotonic() - started < 1.5
     assert len(server.requests) <= concurrency
+
+
+def test_node_never_mutates_its_input_items(run, server: FakeServer) -> None:
+    binary = {"photo": {"data": base64.b64encode(PNG).decode(), "mimeType": "image/png"}}
+    inputs = [{"json": {"id": 1, "tags": ["a"]}, "binary": binary}]
+    before = copy.deepcopy(inputs)
+    ok(
+        run(
+            inputs,
+            url=server.url("/echo"),
+            method="POST",
+            bodyType="multipart",
+            body={"id": "{{ $json.id }}", "image": {"binaryProperty": "photo"}},
+            headers={"X-Id": "{{ $json.id }}"},
+        )
+    )
+    assert inputs == before
