@@ -204,4 +204,8 @@ def execution_settings() -> dict[str, Any]:
         "CODE_WALL_SECONDS": env_int("CODE_WALL_SECONDS", 10),
         "CODE_MEMORY_MB": env_int("CODE_MEMORY_MB", 256),
         "CODE_SANDBOX_REQUIRE_ISOLATION": env_bool("CODE_SANDBOX_REQUIRE_ISOLATION", True),
+        "EGRESS_ALLOW": env_str("EGRESS_ALLOW"),
+        "EGRESS_MAX_RESPONSE_BYTES": env_int("EGRESS_MAX_RESPONSE_BYTES", 10 * 1024 * 1024),
+        "EGRESS_TIMEOUT_SECONDS": env_int("EGRESS_TIMEOUT_SECONDS", 30),
+        "EGRESS_MAX_REDIRECTS": env_int("EGRESS_MAX_REDIRECTS", 5),
     }

@@ -45,8 +45,15 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "respond-to-webhook": {"json": "{{ $json.user }}"},
     "code-execute": {"code": "return items"},
     "approval": {"message": "ok?"},
+    "http-request": {
+        "url": "http://127.0.0.1:9/",
+        "method": "POST",
+        "body": {"n": "{{ $json.name }}"},
+    },
 }
-SLOW = {"code-execute"}  # covered by test_code_node with the real sandbox
+# code-execute: covered by test_code_node with the real sandbox; http-request: by
+# test_http_request_node against a loopback server (the default guard refuses loopback)
+SLOW = {"code-execute", "http-request"}
 
 
 def test_every_registered_type_has_a_sample_config() -> None:
