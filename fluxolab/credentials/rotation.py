@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from fluxolab.credentials.cipher import InvalidToken, cipher
 from fluxolab.extensions import db
@@ -20,13 +21,15 @@ from fluxolab.models import Credential
 
 BATCH_SIZE = 500
 
+_TABLE = cast(Table, Credential.__table__)
+# Core UPDATE, sent once per batch with one parameter set per row (executemany).
 _SET_TOKEN = (
-    update(Credential)
-    .where(Credential.id == bindparam("row_id"))
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id", type_=_TABLE.c.id.type))
     .values(
         data_encrypted=bindparam("token"),
         key_id=bindparam("key"),
-        updated_at=Credential.updated_at,
+        updated_at=_TABLE.c.updated_at,  # re-encrypting is not an edit
     )
 )
 
@@ -79,8 +82,7 @@ def rotate_all(
             except InvalidToken:
                 report.unreadable += 1
         if updates:
-            options = {"synchronize_session": False}
-            db.session.execute(_SET_TOKEN, updates, execution_options=options)
+            db.session.connection().execute(_SET_TOKEN, updates)
         db.session.commit()
         report.rotated += len(updates)
         after = rows[-1][0]
