@@ -1,18 +1,20 @@
 """``CredentialResolver`` for runs: a workspace's active credentials, decrypted on demand.
 
 A run (or a node test) gets one resolver in ``ctx.services["credentials"]``. ``get`` reads
-the row through the worker's session (a plain SELECT: no lock, nothing written), decrypts
-it once per run and remembers that it was used. ``record_usage`` then sets
-``last_used_at`` of every credential the run used with one UPDATE, which the worker sends
-in the transaction that stores the run's outcome: no row lock is held while the run works
-(two long runs sharing a credential never wait on each other), the lease-guarded commit
-decides as for the rest of the outcome, and no second connection is needed.
+the row through the worker's session (a plain SELECT of columns: no lock, no ORM object,
+nothing written; a transaction it had to open for that is ended at once, so no snapshot is
+held while the run's nodes work), decrypts it once per run and remembers that it was used.
+``record_usage`` then sets ``last_used_at`` of every credential the run used with one
+UPDATE, which the worker sends in the transaction that stores the run's outcome: no row
+lock is held while the run works (two long runs sharing a credential never wait on each
+other), the lease-guarded commit decides as for the rest of the outcome, and no second
+connection is needed.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 
@@ -22,14 +24,25 @@ from fluxolab.engine.credentials import Credential as ResolvedCredential
 from fluxolab.extensions import db
 from fluxolab.models import Credential, utcnow
 
-_ACTIVE_IN_WORKSPACE = select(Credential).where(
+_ACTIVE_IN_WORKSPACE = select(
+    Credential.id, Credential.name, Credential.type, Credential.data_encrypted
+).where(
     Credential.id == bindparam("id"),
     Credential.workspace_id == bindparam("workspace_id"),
     Credential.is_active.is_(True),
 )
 
 
-def kind_of(row: Credential) -> CredentialType:
+class StoredCredential(Protocol):
+    """The columns of a credential row a run needs (an ORM row or a selected row)."""
+
+    id: uuid.UUID
+    name: str
+    type: str
+    data_encrypted: str
+
+
+def kind_of(row: StoredCredential) -> CredentialType:
     """Return the type of a stored credential (raises if the registry lost it)."""
     kind = get_type(row.type)
     if kind is None:
@@ -37,12 +50,12 @@ def kind_of(row: Credential) -> CredentialType:
     return kind
 
 
-def decrypt(row: Credential) -> dict[str, Any]:
+def decrypt(row: StoredCredential) -> dict[str, Any]:
     """Return the decrypted secret of a row (for runs and tests only)."""
     return cipher().decrypt(row.data_encrypted)
 
 
-def resolved(row: Credential) -> ResolvedCredential:
+def resolved(row: StoredCredential) -> ResolvedCredential:
     """Return what a node or a test sees of a row: the secret and the values to redact."""
     secret = decrypt(row)
     return ResolvedCredential(
@@ -75,7 +88,12 @@ class CredentialResolver:
         except ValueError:
             return None
         params = {"id": key, "workspace_id": self.workspace_id}
-        row = db.session.execute(_ACTIVE_IN_WORKSPACE, params).scalar_one_or_none()
+        opened = not db.session().in_transaction()
+        try:
+            row = db.session.execute(_ACTIVE_IN_WORKSPACE, params).first()
+        finally:
+            if opened:
+                db.session.rollback()  # ends the read-only transaction this read began
         if row is None or get_type(row.type) is None:
             return None
         try:

@@ -199,3 +199,12 @@ def test_nothing_is_written_when_no_credential_was_used(account: Account) -> Non
     services = run_services(account.workspace_id)
     record_usage(services)  # no statement at all
     assert services["credentials"].used == []
+
+
+def test_resolving_holds_no_transaction_open_while_the_run_works(account: Account) -> None:
+    credential_id = bearer(account)
+    db.session.commit()
+    assert not db.session().in_transaction()
+    resolver = run_services(account.workspace_id)["credentials"]
+    assert resolver.get(str(credential_id)) is not None
+    assert not db.session().in_transaction()
