@@ -102,13 +102,21 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.auth.routes import blp as auth_blp
     from fluxolab.cli import register_commands
     from fluxolab.common.docs_assets import blp as docs_assets_blp
+    from fluxolab.credentials.routes import blp as credentials_blp
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.health.routes import blp as health_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.workflows.routes import blp as workflows_blp
 
-    for blueprint in (health_blp, auth_blp, users_blp, workflows_blp, executions_blp):
+    for blueprint in (
+        health_blp,
+        auth_blp,
+        users_blp,
+        credentials_blp,
+        workflows_blp,
+        executions_blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)
     register_commands(app)

@@ -50,3 +50,21 @@ def register_commands(app: Flask) -> None:
         click.echo("queued" if ok else "broker unreachable")
         if not ok:
             raise SystemExit(1)
+
+    @app.cli.command("rotate-credential-key")
+    @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+    def rotate_credential_key(batch_size: int) -> None:
+        """Re-encrypt every credential with the first CREDENTIALS_ENCRYPTION_KEYS key.
+
+        Resumable: rows already under the first key are skipped. Remove an old key from the
+        setting only after a run that leaves nothing to rotate.
+        """
+        from fluxolab.credentials.cipher import cipher
+        from fluxolab.credentials.rotation import pending_count, rotate_all
+
+        total = pending_count()
+        with click.progressbar(length=total, label="Re-encrypting credentials") as bar:
+            report = rotate_all(batch_size, on_batch=bar.update)
+        click.echo(report.line(cipher().key_id))
+        if report.unreadable:
+            raise SystemExit(1)

@@ -163,6 +163,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REGISTER_RATE_LIMIT": env_str("REGISTER_RATE_LIMIT", "20 per hour"),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "10 per minute"),
         "PASSWORD_RESET_RATE_LIMIT": env_str("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "CREDENTIAL_TEST_RATE_LIMIT": env_str("CREDENTIAL_TEST_RATE_LIMIT", "10 per minute"),
         "SMTP_HOST": env_str("SMTP_HOST"),
         "SMTP_PORT": env_int("SMTP_PORT", 587),
         "SMTP_USER": env_str("SMTP_USER"),

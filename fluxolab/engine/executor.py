@@ -25,6 +25,7 @@ from fluxolab.engine.context import Item
 from fluxolab.engine.errors import LimitExceeded, NodeError, NodeTimeout, RunTimeout
 from fluxolab.engine.nodetype import LOOP_RETURN, Outputs, WaitRequest
 from fluxolab.engine.records import FAILED, SKIPPED, SUCCEEDED, StepRecord
+from fluxolab.engine.redaction import redact
 from fluxolab.engine.spec import ERROR_OUTPUT, CompiledNode
 from fluxolab.engine.storage import StepStore
 
@@ -219,8 +220,17 @@ class Executor:
         logs: list[str] | None = None,
         error: dict[str, Any] | None = None,
     ) -> StepRecord:
-        """Build the step record with stored (size-bounded) copies of inputs and outputs."""
-        stored_in, _, cut_in = self.store.items(input_items(inputs))
+        """Build the step record with stored (size-bounded) copies of inputs and outputs.
+
+        Credential secrets used so far in the run are masked in what is stored (before the
+        byte budget cuts anything, so no part of a secret is kept).
+        """
+        received = input_items(inputs)
+        secrets = self.env.secrets
+        if secrets:
+            received, outputs = redact(received, secrets), redact(outputs, secrets)
+            error, logs = redact(error, secrets), redact(logs, secrets)
+        stored_in, _, cut_in = self.store.items(received)
         stored_out, cut_out = self.store.outputs(outputs)
         return StepRecord(
             node_id=node.id,

@@ -33,12 +33,13 @@ def run_node(node: Mapping[str, Any], input_items: list[Item], ctx: RunContext) 
     compiled, issues = compile_node(node, 0)
     if compiled is None or issues:
         return _invalid_step(node, items, issues, ctx, started)
-    outcome = Executor(RunEnv(ctx)).execute(compiled, {"0": items})
+    executor = Executor(RunEnv(ctx))  # its record masks the credential secrets it used
+    outcome = executor.execute(compiled, {"0": items})
     if outcome.step is not None:
         return outcome.step
     wait = outcome.wait
     until = wait.until.isoformat() if wait and wait.until else "a decision"
-    step = Executor(RunEnv(ctx)).record(compiled, {"0": items}, {}, started, SUCCEEDED, 1)
+    step = executor.record(compiled, {"0": items}, {}, started, SUCCEEDED, 1)
     kind = wait.kind if wait else "wait"
     step.logs.append(f"In a run this node would wait ({kind}) until {until}")
     return step

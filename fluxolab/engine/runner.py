@@ -35,6 +35,7 @@ from fluxolab.engine.records import (
     RunResult,
     StepRecord,
 )
+from fluxolab.engine.redaction import redact
 from fluxolab.engine.spec import ERROR_OUTPUT, CompiledNode
 from fluxolab.engine.state import Progress, StateError, restore, snapshot
 from fluxolab.engine.validation import compiled
@@ -252,13 +253,17 @@ class Runner:
         return result
 
     def result(self, status: str, error: dict[str, Any] | None = None) -> RunResult:
-        """Return the result of this call with its steps, response and last output."""
+        """Return the result of this call with its steps, response and last output.
+
+        The error, response and output are stored with the run: secrets are masked in them.
+        """
+        secrets = self.env.secrets
         return RunResult(
             status=status,
             steps=self.steps,
-            error=error,
-            response=self.env.response,
-            output=self.progress.last_output,
+            error=redact(error, secrets),
+            response=redact(self.env.response, secrets),
+            output=redact(self.progress.last_output, secrets),
             checkpointed=self.checkpointed,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -29,7 +29,7 @@ from fluxolab.executions.claim import (
     set_values,
     wake_deferred,
 )
-from fluxolab.executions.services import run_services
+from fluxolab.executions.services import record_usage, run_services
 from fluxolab.extensions import db
 from fluxolab.models import (
     Execution,
@@ -145,7 +145,7 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
         raise
     finally:
         lease.release()
-    if not _finish(claimed, result, writer):
+    if not _finish(claimed, result, writer, context.services):
         return "lost"
     return result.status
 
@@ -214,10 +214,13 @@ def _final_values(claimed: Claim, result: engine.RunResult, seq: int) -> dict[st
     return values
 
 
-def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> bool:
+def _finish(
+    claimed: Claim, result: engine.RunResult, writer: StepWriter, services: Mapping[str, Any]
+) -> bool:
     """Persist the outcome if this worker still owns the run; return whether it did.
 
-    Steps and the workflow's counters are written first (a run taken over rolls them back),
+    Steps, the workflow's counters and the credentials' ``last_used_at`` are written first
+    (a run taken over rolls them back),
     then the workspace lock is taken for the final UPDATE only: a claim that deferred a run
     because this one was still running has committed before its RETURNING looks for one.
     """
@@ -228,6 +231,7 @@ def _finish(claimed: Claim, result: engine.RunResult, writer: StepWriter) -> boo
     if result.status != "waiting":
         run_ended = {"workflow_id": execution.workflow_id, "now": values["finished_at"]}
         db.session.connection().execute(_COUNT_RUN, run_ended)
+    record_usage(services)
     lock_workspace(execution.workspace_id)
     params = {"execution_id": execution.id, "token": execution.token}
     deferred = set_values(OWNED, values, params, returning=DEFERRED_IN_WORKSPACE)

@@ -1,17 +1,20 @@
 """The side channels a worker hands the engine for one run (``RunContext.services``).
 
-``egress``: the egress guard built from the ``EGRESS_*`` settings. Further entries (the
-workspace's credential resolver, sub-workflow runs) are added here, in one place.
+``egress``: the egress guard built from the ``EGRESS_*`` settings. ``credentials``: the
+workspace's ``CredentialResolver`` (active credentials of that workspace only, decrypted on
+demand). Further entries (sub-workflow runs) are added here, in one place.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 
+from fluxolab.credentials.resolver import CredentialResolver
 from fluxolab.egress import Egress, EgressPolicy
 
 
@@ -27,4 +30,14 @@ def egress() -> Egress:
 
 def run_services(workspace_id: uuid.UUID) -> dict[str, Any]:
     """Return the services of a run (or a node test) in ``workspace_id``."""
-    return {"egress": egress()}
+    return {"egress": egress(), "credentials": CredentialResolver(workspace_id)}
+
+
+def record_usage(services: Mapping[str, Any]) -> None:
+    """Write what the services observed during a run (credentials' ``last_used_at``).
+
+    Sends the statements in the caller's transaction; the caller commits with its outcome.
+    """
+    resolver = services.get("credentials")
+    if isinstance(resolver, CredentialResolver):
+        resolver.record_usage()

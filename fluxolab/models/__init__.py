@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from fluxolab.models.base import Base, utcnow
+from fluxolab.models.credential import Credential
 from fluxolab.models.execution import (
     EXECUTION_MODES,
     EXECUTION_STATUSES,
@@ -27,6 +28,7 @@ __all__ = [
     "WORKFLOW_STATUSES",
     "AuthSession",
     "Base",
+    "Credential",
     "Environment",
     "Execution",
     "ExecutionStep",

@@ -1,0 +1,173 @@
+"""A canary secret used by a failing workflow run through a real Celery worker appears
+nowhere but the encrypted column: not in the API's answers, the execution's steps, output
+or error, the worker's log, the Redis keys and messages, or the app log.
+
+It needs a node that uses a credential in a worker process: the HTTP Request node. The
+test runs once that node is registered (``registry.get("http-request")``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import text
+
+from fluxolab.engine.registry import registry
+from fluxolab.extensions import db
+from tests.factories import make_account
+from tests.workers.conftest import WorkerProcess, wait_for_status
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.skipif(registry.get("http-request") is None, reason="needs the http-request node"),
+]
+
+CANARY = f"canary-{uuid.uuid4().hex}"
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers 401 with the request's Authorization header in the body."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        data = json.dumps({"rejected": self.headers.get("Authorization")}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture()
+def echo_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/echo"
+    server.shutdown()
+    server.server_close()
+
+
+def _bodies(value: Any) -> Iterator[bytes]:
+    """Decode kombu's base64 message bodies found anywhere in a JSON value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "body" and isinstance(item, str):
+                try:
+                    yield base64.b64decode(item, validate=True)
+                except (binascii.Error, ValueError):
+                    yield item.encode()
+            else:
+                yield from _bodies(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _bodies(item)
+
+
+def redis_dump(url: str) -> bytes:
+    """Every key and value of the broker's database, message bodies decoded."""
+    client = redis.Redis.from_url(url)
+    chunks: list[bytes] = []
+    for key in client.scan_iter():
+        chunks.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            values = [client.get(key) or b""]
+        elif kind == b"list":
+            values = list(client.lrange(key, 0, -1))
+        elif kind == b"hash":
+            values = [v for pair in client.hgetall(key).items() for v in pair]
+        elif kind == b"set":
+            values = list(client.smembers(key))
+        elif kind == b"zset":
+            values = list(client.zrange(key, 0, -1))
+        else:
+            values = []
+        for value in values:
+            chunks.append(value)
+            with contextlib.suppress(ValueError):
+                chunks.extend(_bodies(json.loads(value)))
+    return b"\n".join(chunks)
+
+
+def test_canary_secret_of_a_failing_run_is_only_in_the_encrypted_column(
+    app: Flask,
+    start_worker: Callable[..., WorkerProcess],
+    redis_url: str,
+    echo_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    worker = start_worker(EGRESS_ALLOW="127.0.0.1")
+    with app.app_context():
+        account = make_account()
+        client = app.test_client()
+        created = client.post(
+            "/api/workflows/credentials",
+            json={"name": "api", "type": "http-bearer", "secret": {"token": CANARY}},
+            headers=account.headers,
+        )
+        assert created.status_code == 201
+        credential_id = created.get_json()["credential"]["id"]
+        definition = {
+            "nodes": [
+                {"id": "t", "type": "manual"},
+                {
+                    "id": "call",
+                    "name": "Call API",
+                    "type": "http-request",
+                    "params": {"method": "GET", "url": echo_url, "credentialId": credential_id},
+                },
+                {
+                    "id": "boom",
+                    "type": "code-execute",
+                    "params": {"language": "python", "code": "raise ValueError(str(items))"},
+                },
+            ],
+            "connections": [{"from": "t", "to": "call"}, {"from": "call", "to": "boom"}],
+        }
+        workflow = client.post(
+            "/api/workflows", json={"name": "W", "definition": definition}, headers=account.headers
+        )
+        assert workflow.status_code == 201, workflow.get_json()
+        workflow_id = workflow.get_json()["workflow"]["id"]
+        run = client.post(f"/api/workflows/{workflow_id}/run", json={}, headers=account.headers)
+        assert run.status_code == 202, run.get_json()
+        execution_id = uuid.UUID(run.get_json()["executionId"])
+    execution = wait_for_status(app, execution_id)
+    assert execution.status == "failed", execution.error
+    with app.app_context():
+        client = app.test_client()
+        answers = [
+            client.get(f"/api/executions/{execution_id}", headers=account.headers),
+            client.get(f"/api/workflows/{workflow_id}/executions", headers=account.headers),
+            client.get(f"/api/credentials/{credential_id}", headers=account.headers),
+            client.get("/api/workflows/credentials", headers=account.headers),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200
+            assert CANARY not in answer.get_data(as_text=True)
+        tables = [table.name for table in db.metadata.sorted_tables]
+        dump = 'SELECT t::text FROM "{}" t'  # table names come from the metadata
+        leaked = [
+            name
+            for name in tables
+            if CANARY in "".join(db.session.execute(text(dump.format(name))).scalars())
+        ]
+        assert leaked == []
+    assert CANARY not in worker.log()
+    assert CANARY.encode() not in redis_dump(redis_url)
+    assert CANARY not in caplog.text
