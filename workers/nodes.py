@@ -1,0 +1,41 @@
+"""Single-node tests (queue ``node_tests``): a thin wrapper around the node-test service."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
+
+from fluxolab.nodes import testing
+from workers.executions import time_limits
+
+log = logging.getLogger(__name__)
+HARD_GRACE_S = 5.0  # past the soft limit, a test that swallowed it ends the worker process
+
+
+@shared_task(name="nodes.test", bind=True, acks_late=True, reject_on_worker_lost=True)
+def test(self: Task, test_id: str) -> str:
+    """Claim and run one node test; duplicate deliveries are no-ops (the claim decides).
+
+    The node-test time limit (``NODE_TEST_TIMEOUT_SECONDS``) interrupts the node wherever it
+    is, in solo and prefork workers alike; the test then fails with a readable error.
+    """
+    node_test_id = uuid.UUID(test_id)
+    soft = float(current_app.config["NODE_TEST_TIMEOUT_SECONDS"])
+    with time_limits(soft, soft + HARD_GRACE_S, in_every_pool=True) as soft_limit:
+        try:
+            with soft_limit:
+                outcome = testing.run_test(node_test_id)
+        except SoftTimeLimitExceeded:
+            message = f"O teste do no excedeu o tempo limite de {soft:g} s."
+            testing.fail_running(node_test_id, message, "timeout")
+            outcome = "timed_out"
+        except Exception:
+            log.exception("node test %s failed inside the worker", test_id)
+            testing.fail_running(node_test_id, "Erro interno do worker ao testar o no.", "internal")
+            outcome = "failed"
+    log.info("node test %s: %s", test_id, outcome)
+    return outcome
