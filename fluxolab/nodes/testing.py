@@ -199,16 +199,22 @@ def run_test(test_id: uuid.UUID) -> str:
 
 
 def _node(node_type: str, request: Mapping[str, Any]) -> dict[str, Any]:
-    """The one-node definition a test runs (the credential goes into its params)."""
+    """The one-node definition a test runs (the credential goes into its params).
+
+    Its ``timeoutMs`` is the node-test time limit, so the engine interrupts the node (and
+    the Code sandbox kills its child) at that deadline like a run's node timeout.
+    """
     params = dict(request.get("config") or {})
     if request.get("credentialId") is not None:
         params["credentialId"] = request["credentialId"]
     known = registry.get(node_type)
+    timeout_ms = max(1, int(float(current_app.config["NODE_TEST_TIMEOUT_SECONDS"]) * 1000))
     return {
         "id": NODE_ID,
         "name": known.name if known else node_type,
         "type": node_type,
         "params": params,
+        "settings": {"timeoutMs": timeout_ms},
     }
 
 
