@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from fluxolab import completion, dispatch, engine
 from fluxolab.engine.registry import registry
@@ -36,6 +36,26 @@ NODE_ID = "node-test"
 STALE_GRACE = timedelta(seconds=60)  # past its time limit plus this, an unfinished test failed
 PRUNE_BATCH = 1000
 _NT = cast(Table, NodeTest.__table__)
+# The hot path's statements, built once (building them costs more CPU than sending them).
+_ID = bindparam("test_id", type_=_NT.c.id.type)
+_NOW = bindparam("now", type_=_NT.c.finished_at.type)
+_INSERT = insert(_NT)
+_READ = select(_NT.c.status, _NT.c.result).where(_NT.c.id == _ID)
+_CLAIM = (
+    update(_NT)
+    .where(_NT.c.id == _ID, _NT.c.status == "queued")
+    .values(status="running", started_at=_NOW)
+    .returning(_NT.c.workspace_id, _NT.c.node_type, _NT.c.request)
+)
+_STORE = (
+    update(_NT)
+    .where(_NT.c.id == _ID, _NT.c.status.in_(bindparam("from_statuses", expanding=True)))
+    .values(
+        status=bindparam("new_status", type_=_NT.c.status.type),
+        result=bindparam("new_result", type_=_NT.c.result.type),
+        finished_at=_NOW,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +120,7 @@ def start_test(
     now = utcnow()
     test_id = uuid.uuid4()
     db.session.connection().execute(
-        insert(_NT),
+        _INSERT,
         {
             "id": test_id,
             "workspace_id": workspace_id,
@@ -132,27 +152,26 @@ def start_test(
 
 
 def _read(test_id: uuid.UUID) -> TestView:
-    row = db.session.execute(
-        select(NodeTest.status, NodeTest.result).where(NodeTest.id == test_id)
-    ).one()
+    row = db.session.connection().execute(_READ, {"test_id": test_id}).one()
     return TestView(test_id, row.status, row.result)
 
 
 def _wait(test_id: uuid.UUID, waiter: completion.Waiter, wait_s: float) -> TestView:
-    """Re-read the row, then sleep on the waiter, until it finished or ``wait_s`` passed.
+    """Sleep on the waiter, then re-read the row, until it finished or ``wait_s`` passed.
 
-    The waiter is cleared before each read, so a signal that comes between the read and the
-    sleep ends the sleep at once. No connection is held while sleeping.
+    The waiter was registered before the task was published, so the first sleep cannot miss
+    the signal; a wake-up without a result (the listener reconnected) reads and sleeps
+    again. ``Waiter.wait`` clears the signal before the read, so one that comes between
+    the read and the next sleep ends that sleep at once. No connection is held meanwhile.
     """
     deadline = time.monotonic() + wait_s
+    db.session.close()  # give the connection back before waiting
     while True:
-        waiter.clear()
+        waiter.wait(deadline - time.monotonic())
         view = _read(test_id)
-        db.session.close()  # give the connection back before waiting
-        left = deadline - time.monotonic()
-        if view.finished or left <= 0:
+        db.session.close()
+        if view.finished or time.monotonic() >= deadline:
             return view
-        waiter.wait(left)
 
 
 def get_test(workspace_id: uuid.UUID, user_id: uuid.UUID, test_id: uuid.UUID) -> TestView:
@@ -179,12 +198,9 @@ def run_test(test_id: uuid.UUID) -> str:
     Lets ``SoftTimeLimitExceeded`` (the node-test time limit) escape; the task then calls
     ``fail_running``.
     """
-    claimed = db.session.execute(
-        update(NodeTest)
-        .where(NodeTest.id == test_id, NodeTest.status == "queued")
-        .values(status="running", started_at=utcnow())
-        .returning(NodeTest.workspace_id, NodeTest.node_type, NodeTest.request)
-    ).one_or_none()
+    claimed = (
+        db.session.connection().execute(_CLAIM, {"test_id": test_id, "now": utcnow()}).one_or_none()
+    )
     db.session.commit()
     if claimed is None:
         return "skipped"
@@ -253,15 +269,14 @@ def _finish(
     test_id: uuid.UUID, status: str, result: dict[str, Any], from_statuses: tuple[str, ...]
 ) -> bool:
     """Store the outcome if the test is still in ``from_statuses``; commit, then signal."""
-    stored = (
-        db.session.connection()
-        .execute(
-            update(NodeTest)
-            .where(NodeTest.id == test_id, NodeTest.status.in_(from_statuses))
-            .values(status=status, result=result, finished_at=utcnow())
-        )
-        .rowcount
-    )
+    params = {
+        "test_id": test_id,
+        "from_statuses": list(from_statuses),
+        "new_status": status,
+        "new_result": result,
+        "now": utcnow(),
+    }
+    stored = db.session.connection().execute(_STORE, params).rowcount
     db.session.commit()
     if stored:
         completion.notify(completion_key(test_id))
