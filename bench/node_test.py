@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -76,8 +77,8 @@ class NodeTestStack(Stack):
     def setup_account(self) -> None:
         """Register and log in through the API (node tests need no workflow and no quota)."""
         base = f"http://{HOST}:{self.port}/api"
-        email = f"bench-nodes-{os.getpid()}@example.com"
-        password = "Bench-node-test-1!"
+        email = f"bench-nodes-{secrets.token_hex(4)}@example.com"
+        password = f"{secrets.token_urlsafe(16)}-Aa1!"  # the password policy's four classes
         with httpx.Client(base_url=base, timeout=30) as client:
             registered = client.post(
                 "/auth/register",
@@ -136,7 +137,7 @@ def latency_run(stack: NodeTestStack, rate: float, seconds: float) -> Latency:
     count = max(10, int(rate * seconds))
     start = time.time()
     requests = asyncio.run(open_loop(stack.port, stack.test_request(), count, rate, 256))
-    ok, pending = answered(requests)
+    _ok, pending = answered(requests)
     rows = stack.rows(start)
     first, last = min(r.sent for r in requests), max(r.sent for r in requests)
     return Latency(
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(args.runs):
             runs.append(saturation_run(stack, args.tests, args.connections))
             log(f"saturation {index + 1}/{args.runs}: {runs[-1].rate:.1f} tests/s")
-        lines = report(stack, facts, latencies, runs) + ["", summary(latencies, runs)]
+        lines = [*report(stack, facts, latencies, runs), "", summary(latencies, runs)]
     except (SystemExit, KeyboardInterrupt):
         for child in (stack.api, *stack.workers):
             if child is not None:
