@@ -238,7 +238,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--latency-seconds", type=float, default=30.0, help="length of each latency run (30)")
     add("--tests", type=int, default=2000, help="tests per saturation run (2000)")
     add("--runs", type=int, default=3, help="saturation runs (3)")
-    add("--connections", type=int, default=4, help="in flight during saturation (4)")
+    add("--connections", type=int, default=2, help="in flight during saturation (2)")
     add("--warmup", type=int, default=200, help="tests before measuring (200)")
     add("--wait", type=float, default=10.0, help="NODE_TEST_WAIT_SECONDS (10)")
     add("--waiters", type=int, default=2, help="MAX_WAITERS_PER_PROCESS (2)")
