@@ -94,4 +94,8 @@ beat_schedule = {
         "task": "maintenance.prune_executions",
         "schedule": float(os.environ.get("PRUNE_INTERVAL_SECONDS", "3600")),
     },
+    "prune-node-tests": {
+        "task": "maintenance.prune_node_tests",
+        "schedule": float(os.environ.get("NODE_TEST_PRUNE_INTERVAL_SECONDS", "300")),
+    },
 }

@@ -41,6 +41,17 @@ def env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    """Return an environment variable as a float, failing loudly on garbage."""
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def env_bool(name: str, default: bool) -> bool:
     """Return an environment variable as a bool (1/true/yes/on)."""
     raw = env_str(name).lower()
@@ -182,6 +193,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": env_str("SWAGGER_UI_URL", "/api/docs/assets/"),
     }
     config.update(execution_settings())
+    config.update(node_test_settings())
     config.update(overrides)
     _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
@@ -209,4 +221,15 @@ def execution_settings() -> dict[str, Any]:
         "EGRESS_MAX_RESPONSE_BYTES": env_int("EGRESS_MAX_RESPONSE_BYTES", 10 * 1024 * 1024),
         "EGRESS_TIMEOUT_SECONDS": env_int("EGRESS_TIMEOUT_SECONDS", 30),
         "EGRESS_MAX_REDIRECTS": env_int("EGRESS_MAX_REDIRECTS", 5),
+    }
+
+
+def node_test_settings() -> dict[str, Any]:
+    """Single-node tests (``POST /api/workflows/nodes/test``) and waiting for workers."""
+    return {
+        "NODE_TEST_WAIT_SECONDS": env_float("NODE_TEST_WAIT_SECONDS", 10.0),
+        "NODE_TEST_TIMEOUT_SECONDS": env_float("NODE_TEST_TIMEOUT_SECONDS", 30.0),
+        "NODE_TEST_RESULT_TTL_SECONDS": env_int("NODE_TEST_RESULT_TTL_SECONDS", 3600),
+        "NODE_TEST_RATE_LIMIT": env_str("NODE_TEST_RATE_LIMIT", "60 per minute"),
+        "MAX_WAITERS_PER_PROCESS": env_int("MAX_WAITERS_PER_PROCESS", 2),
     }

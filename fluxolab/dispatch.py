@@ -7,6 +7,7 @@ a worker never receives an id it cannot read. Messages carry ids, never secrets.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from flask import current_app
@@ -44,3 +45,8 @@ def enqueue_maintenance(task_name: str) -> bool:
     if not task_name.startswith("maintenance."):
         raise ValueError(f"not a maintenance task: {task_name}")
     return send(task_name)
+
+
+def enqueue_node_test(test_id: uuid.UUID) -> bool:
+    """Publish ``nodes.test`` (queue ``node_tests``); ``False`` when the broker is down."""
+    return send("nodes.test", str(test_id))

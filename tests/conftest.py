@@ -70,6 +70,8 @@ def make_test_config(database_url: str, redis_url: str, tmp: Path) -> dict[str, 
         "ARGON2_MEMORY_KIB": 1024,
         "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
         "CELERY": {"broker_url": redis_url},
+        # No worker runs for API tests: node tests answer 202 at once (worker tests wait).
+        "NODE_TEST_WAIT_SECONDS": 0,
     }
 
 

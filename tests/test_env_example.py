@@ -13,7 +13,7 @@ SCANNED = ("fluxolab", "workers", "celeryconfig.py", "wsgi.py")
 NAME = r"""["']([A-Z][A-Z0-9_]*)["']"""
 READS = re.compile(
     r"(?:\b(?:os\.environ\.get|os\.getenv|os\.environ\.setdefault|environ\.get"
-    rf"|env_str|env_int|env_bool|env_list|_secret)\(\s*{NAME}"
+    rf"|env_str|env_int|env_float|env_bool|env_list|_secret)\(\s*{NAME}"
     rf"|\bos\.environ\[\s*{NAME}\s*\](?!\s*=[^=])"
     rf"|\benvvar\s*=\s*{NAME})"
 )

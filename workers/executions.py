@@ -70,7 +70,9 @@ def _note_pool(sender: Any = None, **_: Any) -> None:
 
 
 @contextmanager
-def time_limits(soft: float | None, hard: float | None) -> Iterator[AbstractContextManager[None]]:
+def time_limits(
+    soft: float | None, hard: float | None, *, in_every_pool: bool = False
+) -> Iterator[AbstractContextManager[None]]:
     """Celery's task time limits where the pool does not enforce them (solo workers).
 
     Celery enforces time limits only in prefork pools; execution workers run ``--pool solo``
@@ -82,9 +84,10 @@ def time_limits(soft: float | None, hard: float | None) -> Iterator[AbstractCont
     this yields (the work, not the clean-up after it): ``SoftTimeLimitExceeded`` is raised
     there after ``soft`` seconds, and again every ``REPEAT_S`` until that block has ended
     (an exception raised inside a weakref callback would otherwise be lost). In a prefork
-    child, and outside the main thread (``threads`` pool), neither is armed.
+    child (unless ``in_every_pool``: limits of their own, shorter than Celery's, such as a
+    node test's), and outside the main thread (``threads`` pool), neither is armed.
     """
-    if not soft or _pool_enforces_limits or not deadline.available():
+    if not soft or (_pool_enforces_limits and not in_every_pool) or not deadline.available():
         yield nullcontext()
         return
     hard_after = float(soft) + max(float(hard or 0) - float(soft), 1.0)

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from fluxolab.auth import purge
 from fluxolab.executions import sweeper
+from fluxolab.nodes import testing
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,12 @@ def prune_executions() -> int:
     removed = sweeper.prune()
     log.info("pruned %d executions", removed)
     return removed
+
+
+@shared_task(name="maintenance.prune_node_tests")
+def prune_node_tests() -> dict[str, int]:
+    """Delete expired node-test results; fail tests no worker finished within their limit."""
+    report = testing.prune()
+    if any(report.values()):
+        log.info("node tests pruned: %s", report)
+    return report

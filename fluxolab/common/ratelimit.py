@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import request
 from limits import parse
 
-from fluxolab.errors import FluxoError
+from fluxolab.errors import FluxoError, RateLimited
 from fluxolab.extensions import client_ip, limiter
 
 log = logging.getLogger(__name__)
@@ -32,3 +34,24 @@ def json_field_key(field: str) -> str:
     body = request.get_json(silent=True)
     value = body.get(field) if isinstance(body, dict) else None
     return f"{field}:{str(value).strip().lower()}" if isinstance(value, str) else client_ip()
+
+
+def throttle(limit: str, scope: str, key: str) -> None:
+    """Count one hit for ``key`` under ``scope``; over ``limit`` raise a 429 with Retry-After.
+
+    Retry-After is when the window frees a hit again. Fails open when the storage is down.
+    """
+    if not limiter.enabled:
+        return
+    item = parse(limit)
+    try:
+        if limiter.limiter.hit(item, scope, key):
+            return
+        reset_at = limiter.limiter.get_window_stats(item, scope, key).reset_time
+    except Exception:
+        log.warning("rate-limit storage unavailable; %s not counted", scope, exc_info=True)
+        return
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise RateLimited(
+        f"Muitas requisicoes; tente novamente em {retry_after} s.", retry_after=retry_after
+    )

@@ -10,6 +10,7 @@ from fluxolab.models.execution import (
     ExecutionStep,
 )
 from fluxolab.models.identity import AuthSession, PasswordResetRequest, RefreshToken, User
+from fluxolab.models.node_test import NODE_TEST_FINISHED, NODE_TEST_STATUSES, NodeTest
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
     ROLES,
@@ -24,6 +25,8 @@ __all__ = [
     "EXECUTION_MODES",
     "EXECUTION_STATUSES",
     "FINISHED_STATUSES",
+    "NODE_TEST_FINISHED",
+    "NODE_TEST_STATUSES",
     "ROLES",
     "WORKFLOW_STATUSES",
     "AuthSession",
@@ -32,6 +35,7 @@ __all__ = [
     "Environment",
     "Execution",
     "ExecutionStep",
+    "NodeTest",
     "PasswordResetRequest",
     "Plan",
     "RefreshToken",

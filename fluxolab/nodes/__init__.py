@@ -1,0 +1,1 @@
+"""The node catalog and single-node tests of ``/api/workflows/nodes``."""
