@@ -105,10 +105,18 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.health.routes import blp as health_blp
+    from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.workflows.routes import blp as workflows_blp
 
-    for blueprint in (health_blp, auth_blp, users_blp, workflows_blp, executions_blp):
+    for blueprint in (
+        health_blp,
+        auth_blp,
+        users_blp,
+        workflows_blp,
+        nodes_blp,
+        executions_blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)
     register_commands(app)

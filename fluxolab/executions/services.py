@@ -1,7 +1,8 @@
 """The side channels a worker hands the engine for one run (``RunContext.services``).
 
-``egress``: the egress guard built from the ``EGRESS_*`` settings. Further entries (the
-workspace's credential resolver, sub-workflow runs) are added here, in one place.
+``egress``: the egress guard built from the ``EGRESS_*`` settings; ``workflows``: the
+sub-workflow runner of the Execute Workflow node (runs only: a node test has no execution to
+link a child to). Further entries (the workspace's credential resolver) are added here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def egress() -> Egress:
     return _egress(EgressPolicy.from_config(current_app.config))
 
 
-def run_services(workspace_id: uuid.UUID) -> dict[str, Any]:
-    """Return the services of a run (or a node test) in ``workspace_id``."""
-    return {"egress": egress()}
+def run_services(
+    workspace_id: uuid.UUID, *, execution_id: uuid.UUID | None = None, depth: int = 0
+) -> dict[str, Any]:
+    """Return the services of a run (``execution_id``, nested ``depth`` deep) or a node test."""
+    services: dict[str, Any] = {"egress": egress()}
+    if execution_id is not None:
+        from fluxolab.executions.subworkflows import SubWorkflows
+
+        services["workflows"] = SubWorkflows(workspace_id, execution_id, depth)
+    return services

@@ -1,10 +1,12 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from fluxolab.models.base import Base, utcnow
+from fluxolab.models.catalog import NodeCategory, NodeTemplate
 from fluxolab.models.execution import (
     EXECUTION_MODES,
     EXECUTION_STATUSES,
     FINISHED_STATUSES,
+    SUBWORKFLOW_MODE,
     Execution,
     ExecutionStep,
 )
@@ -24,12 +26,15 @@ __all__ = [
     "EXECUTION_STATUSES",
     "FINISHED_STATUSES",
     "ROLES",
+    "SUBWORKFLOW_MODE",
     "WORKFLOW_STATUSES",
     "AuthSession",
     "Base",
     "Environment",
     "Execution",
     "ExecutionStep",
+    "NodeCategory",
+    "NodeTemplate",
     "PasswordResetRequest",
     "Plan",
     "RefreshToken",
