@@ -20,6 +20,7 @@ the parent's; each statement of the child is a short transaction of its own.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -37,6 +38,8 @@ from fluxolab.models import SUBWORKFLOW_MODE
 # Time the parent keeps for itself after an inline child returns (persisting its step).
 PARENT_MARGIN_S = 0.5
 ERROR_TYPE = "SubWorkflowError"
+PARENT_STOPPED = "The run that started this sub-execution stopped while it ran"
+log = logging.getLogger(__name__)
 
 
 class SubWorkflows:
@@ -87,13 +90,20 @@ class SubWorkflows:
 
 def _run_inline(child_id: uuid.UUID, timeout_s: float | None) -> SubRunResult:
     """Claim and run the child in this worker; its outcome, or a failed result when lost."""
-    from fluxolab.executions.runner import run_claimed  # the runner builds this module's runner
+    from fluxolab.executions.runner import fail_running, run_claimed  # it builds this runner
 
     claimed = claim_inline(child_id)
     if claimed is None:
         return SubRunResult(str(child_id), "failed", error=_lost())
     budget = None if timeout_s is None else max(0.001, timeout_s - PARENT_MARGIN_S)
-    result = run_claimed(claimed, timeout_s=budget)
+    try:
+        result = run_claimed(claimed, timeout_s=budget)
+    except BaseException:  # the parent stops too (worker time limit, database gone ...)
+        try:
+            fail_running(child_id, "failed", PARENT_STOPPED, "parent_stopped")
+        except Exception:
+            log.exception("could not end sub-execution %s", child_id)
+        raise
     if result is None:
         return SubRunResult(str(child_id), "failed", error=_lost())
     return SubRunResult(

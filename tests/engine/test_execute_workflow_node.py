@@ -131,3 +131,21 @@ def test_workflow_id_is_required() -> None:
     assert [issue.message for issue in issues] == [
         "Node \"x\" (id x): Required field 'workflowId' is missing"
     ]
+
+
+def test_a_child_that_pauses_fails_the_step_in_wait_mode(
+    sub_ctx: RunContext, runner: FakeRunner
+) -> None:
+    runner.result = SubRunResult("child-4", "waiting")
+    result = run(chain(node("t", "manual"), execute()), [], sub_ctx)
+    assert (result.steps[-1].error or {})["message"] == (
+        "Sub-workflow execution child-4 waiting: it paused at a Wait or Approval node; "
+        "run such workflows fire and forget"
+    )
+
+
+def test_the_input_items_are_not_changed(sub_ctx: RunContext, runner: FakeRunner) -> None:
+    sample = items({"a": {"b": 1}})
+    run(chain(node("t", "manual"), execute()), sample, sub_ctx)
+    assert sample == items({"a": {"b": 1}})
+    assert runner.calls[0]["items"] == sample

@@ -53,6 +53,8 @@ def run_execute_workflow(call: NodeCall) -> Outputs:
         return {"main": [{"json": {"executionId": result.execution_id, "status": "queued"}}]}
     if result.status != "succeeded":
         reason = (result.error or {}).get("message") or result.status
+        if result.status == "waiting":
+            reason = "it paused at a Wait or Approval node; run such workflows fire and forget"
         raise NodeError(
             f"Sub-workflow execution {result.execution_id} {result.status}: {reason}",
             "SubWorkflowError",
