@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.health.routes import blp as health_blp
+    from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.workflows.routes import blp as workflows_blp
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         users_blp,
         credentials_blp,
         node_tests_blp,
+        nodes_blp,
         workflows_blp,
         executions_blp,
     ):

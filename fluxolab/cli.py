@@ -40,6 +40,13 @@ def register_commands(app: Flask) -> None:
 
         click.echo(purge_auth_records())
 
+    @app.cli.command("sync-node-catalog")
+    def sync_node_catalog() -> None:
+        """Fill node_templates and node_categories from the node registry (idempotent)."""
+        from fluxolab.nodes.service import sync_node_catalog as sync
+
+        click.echo(sync())
+
     @app.cli.command("enqueue")
     @click.argument("task_name")
     def enqueue(task_name: str) -> None:

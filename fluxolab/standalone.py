@@ -147,15 +147,20 @@ def forget_broadcast_queues(broker: Path) -> None:
 
 
 def migrate_database() -> None:
-    """Upgrade the database to the migration head, in this process, before any child starts."""
+    """Upgrade the database to the migration head, in this process, before any child starts.
+
+    The node catalog tables are then synced from the registry (idempotent).
+    """
     from flask_migrate import upgrade
 
     from fluxolab import create_app
     from fluxolab.extensions import db
+    from fluxolab.nodes.service import sync_node_catalog
 
     app = create_app()
     with app.app_context():
         upgrade()
+        sync_node_catalog()
         db.session.remove()
         db.engine.dispose()
 

@@ -23,7 +23,7 @@ SECRETS = (
     "POSTGRES_PASSWORD",
 )
 COMMAND_PREFIXES = {
-    "migrate": "flask --app wsgi db upgrade",
+    "migrate": 'sh -c "flask --app wsgi db upgrade && flask --app wsgi sync-node-catalog"',
     "api": "gunicorn wsgi:app --bind 0.0.0.0:8000",
     "worker": "celery -A workers worker -Q executions --pool solo",
     "worker-system": "celery -A workers worker -Q ",

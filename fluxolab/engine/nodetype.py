@@ -55,6 +55,8 @@ class NodeType:
     ``prepare`` rewrites legacy spellings before defaults and validation; ``check`` adds rules
     JSON Schema cannot express (returns ``(field, message)`` pairs); ``raw_params`` are never
     rendered as templates (code). ``loop`` marks nodes whose body may connect back into them.
+    ``credential_types`` are the credential types the node accepts in ``credentialId`` (empty:
+    the node takes no credential); the catalog's validation checks a given one against them.
     """
 
     type: str
@@ -73,6 +75,7 @@ class NodeType:
     raw_params: frozenset[str] = frozenset()
     prepare: Prepare = unchanged
     check: Check = no_checks
+    credential_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse a category outside the contract's six."""

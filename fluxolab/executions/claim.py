@@ -69,6 +69,7 @@ class ClaimedExecution:
     state: dict[str, Any] | None
     started_at: datetime
     token: int
+    depth: int = 0  # sub-execution nesting (0: started by a user, webhook or schedule)
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def _take_statement(*conditions: ColumnElement[bool]) -> Update:
             _E.c.state,
             _E.c.started_at,
             _E.c.claim_token,
+            _E.c.depth,
             _WORKFLOW_NAME,
         )
     )
@@ -248,6 +250,19 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     return _claimed(execution_id, row)
 
 
+def claim_inline(execution_id: uuid.UUID) -> Claim | None:
+    """Claim a queued sub-execution for the worker that runs its parent, in that worker.
+
+    No concurrency check: the child runs inside its parent's slot (waiting for a slot of
+    its own could wait for the parent itself). ``None`` when it is no longer queued.
+    """
+    now = utcnow()
+    params = {"execution_id": execution_id, "now": now, "lease": now + lease_length()}
+    row = db.session.connection().execute(_TAKE, params).first()
+    db.session.commit()
+    return None if row is None else _claimed(execution_id, row)
+
+
 def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
     """Why the one-statement claim did not take the run, and what follows (lock still held)."""
     execution_id, now = params["execution_id"], params["now"]
@@ -290,6 +305,7 @@ def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
         state=row.state,
         started_at=row.started_at,
         token=row.claim_token,
+        depth=row.depth,
     )
     return Claim(snapshot, row[-1])
 

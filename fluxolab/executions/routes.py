@@ -50,6 +50,8 @@ LIST_FIELDS = (
     "duration_ms",
     "error",
     "retry_of_id",
+    "parent_execution_id",
+    "depth",
 )
 DETAIL_FIELDS = (*LIST_FIELDS, "input_items", "output_items", "response")
 

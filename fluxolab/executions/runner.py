@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -123,12 +124,22 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
     """Claim and run one execution; every delivery of the same id after the first is a no-op.
 
     Returns the resulting status (or "skipped") for the task log, or ``Held`` when a live
-    worker holds the run (the task retries after the lease). The lease is renewed in the
-    background while the engine runs, and no longer once it returned or raised.
+    worker holds the run (the task retries after the lease).
     """
     claimed = claim(execution_id)
     if claimed is None or isinstance(claimed, Held):
         return claimed or "skipped"
+    result = run_claimed(claimed)
+    return "lost" if result is None else result.status
+
+
+def run_claimed(claimed: Claim, timeout_s: float | None = None) -> engine.RunResult | None:
+    """Run a claimed execution to its end (or its wait) and persist it; ``None`` when lost.
+
+    The lease is renewed in the background while the engine runs, and no longer once it
+    returned or raised. ``timeout_s`` shortens the run's time limit (a sub-execution gets
+    what is left of its parent's).
+    """
     execution = claimed.execution
     state = execution.state or {}
     writer = StepWriter(execution.id, int(state.get("seq", 0)))
@@ -138,7 +149,7 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
     definition = _definition(execution.workflow_version_id)
     lease = heartbeat.hold(execution.id, execution.token)
     try:
-        context = _run_context(claimed, writer, lease)
+        context = _run_context(claimed, writer, lease, timeout_s)
         result = engine.run(definition, execution.input_items, context, resume)
     except BaseException:
         db.session.rollback()  # a renewal in flight may be waiting for this row's lock
@@ -146,23 +157,30 @@ def run_execution(execution_id: uuid.UUID) -> str | Held:
     finally:
         lease.release()
     if not _finish(claimed, result, writer, context.services):
-        return "lost"
-    return result.status
+        return None
+    return result
 
 
-def _run_context(claimed: Claim, writer: StepWriter, lease: heartbeat.Lease) -> engine.RunContext:
+def _run_context(
+    claimed: Claim, writer: StepWriter, lease: heartbeat.Lease, timeout_s: float | None
+) -> engine.RunContext:
     """The engine's view of the run: its identity, limits, cancel check and checkpoints."""
     execution = claimed.execution
+    limits = engine_limits()
+    if timeout_s is not None:
+        limits = replace(limits, run_timeout_s=max(0.001, min(limits.run_timeout_s, timeout_s)))
     return engine.RunContext(
         execution_id=str(execution.id),
         workflow={"id": str(execution.workflow_id), "name": claimed.workflow_name},
         mode=execution.mode,
-        limits=engine_limits(),
+        limits=limits,
         trigger_node_id=execution.trigger_node_id,
         should_cancel=lease,
         fatal=(SoftTimeLimitExceeded,),
         on_checkpoint=_checkpointer(execution, writer),
-        services=run_services(execution.workspace_id),
+        services=run_services(
+            execution.workspace_id, execution_id=execution.id, depth=execution.depth
+        ),
     )
 
 

@@ -29,6 +29,12 @@ class ExecutionOut(Schema):
     durationMs = fields.Integer(attribute="duration_ms", allow_none=True)
     error = fields.Dict(allow_none=True)
     retryOfId = fields.UUID(attribute="retry_of_id", allow_none=True)
+    parentExecutionId = fields.UUID(
+        attribute="parent_execution_id",
+        allow_none=True,
+        metadata={"description": "The run whose Execute Workflow node started this one"},
+    )
+    depth = fields.Integer(metadata={"description": "Sub-execution nesting; 0 at the top"})
     waitingFor = fields.Dict(attribute="waiting_for", allow_none=True)
 
 

@@ -103,12 +103,17 @@ def create_execution(
     version: WorkflowVersion | None = None,
     retry_of: uuid.UUID | None = None,
     idempotency_key: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    depth: int = 0,
+    publish_now: bool = True,
 ) -> Execution:
     """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
 
     Runs ``version`` (default: the workflow's current one). Raises ``ValidationFailed`` when
     it cannot run (naming the nodes at fault), ``PlanLimitExceeded`` over the plan quota,
-    ``NotFound`` for a missing workflow. The request's hot path: three statements.
+    ``NotFound`` for a missing workflow. The request's hot path: three statements. A
+    sub-execution names its ``parent_id`` and ``depth``; ``publish_now=False`` leaves the
+    run to the caller (an inline sub-execution).
     """
     target = (
         db.session.connection()
@@ -139,6 +144,8 @@ def create_execution(
         "input_items": items,
         "retry_of_id": retry_of,
         "idempotency_key": idempotency_key,
+        "parent_execution_id": parent_id,
+        "depth": depth,
         "created_by": user_id,
         "created_at": now,
         "deliveries": 0,
@@ -155,7 +162,8 @@ def create_execution(
         return _by_idempotency_key(workspace_id, idempotency_key)
     execution = Execution(**values, **dict.fromkeys(_E.columns.keys() - values.keys()))
     make_transient_to_detached(execution)  # as if loaded: no query to build the answer
-    publish(execution)
+    if publish_now:
+        publish(execution)
     return execution
 
 

@@ -2,7 +2,8 @@
 
 ``egress``: the egress guard built from the ``EGRESS_*`` settings. ``credentials``: the
 workspace's ``CredentialResolver`` (active credentials of that workspace only, decrypted on
-demand). Further entries (sub-workflow runs) are added here, in one place.
+demand). ``workflows``: the sub-workflow runner of the Execute Workflow node (runs only: a
+node test has no execution to link a child to).
 """
 
 from __future__ import annotations
@@ -28,9 +29,19 @@ def egress() -> Egress:
     return _egress(EgressPolicy.from_config(current_app.config))
 
 
-def run_services(workspace_id: uuid.UUID) -> dict[str, Any]:
-    """Return the services of a run (or a node test) in ``workspace_id``."""
-    return {"egress": egress(), "credentials": CredentialResolver(workspace_id)}
+def run_services(
+    workspace_id: uuid.UUID, *, execution_id: uuid.UUID | None = None, depth: int = 0
+) -> dict[str, Any]:
+    """Return the services of a run (``execution_id``, nested ``depth`` deep) or a node test."""
+    services: dict[str, Any] = {
+        "egress": egress(),
+        "credentials": CredentialResolver(workspace_id),
+    }
+    if execution_id is not None:
+        from fluxolab.executions.subworkflows import SubWorkflows
+
+        services["workflows"] = SubWorkflows(workspace_id, execution_id, depth)
+    return services
 
 
 def record_usage(services: Mapping[str, Any]) -> None:

@@ -1,11 +1,13 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from fluxolab.models.base import Base, utcnow
+from fluxolab.models.catalog import NodeCategory, NodeTemplate
 from fluxolab.models.credential import Credential
 from fluxolab.models.execution import (
     EXECUTION_MODES,
     EXECUTION_STATUSES,
     FINISHED_STATUSES,
+    SUBWORKFLOW_MODE,
     Execution,
     ExecutionStep,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "NODE_TEST_FINISHED",
     "NODE_TEST_STATUSES",
     "ROLES",
+    "SUBWORKFLOW_MODE",
     "WORKFLOW_STATUSES",
     "AuthSession",
     "Base",
@@ -35,6 +38,8 @@ __all__ = [
     "Environment",
     "Execution",
     "ExecutionStep",
+    "NodeCategory",
+    "NodeTemplate",
     "NodeTest",
     "PasswordResetRequest",
     "Plan",

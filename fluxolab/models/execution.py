@@ -21,7 +21,9 @@ EXECUTION_STATUSES = (
     "timed_out",
 )
 FINISHED_STATUSES = ("succeeded", "failed", "canceled", "timed_out")
-EXECUTION_MODES = ("manual", "webhook", "schedule", "form", "retry", "test")
+EXECUTION_MODES = ("manual", "webhook", "schedule", "form", "retry", "test", "subworkflow")
+# A run started by an Execute Workflow node; ``parent_execution_id`` names the run that started it.
+SUBWORKFLOW_MODE = "subworkflow"
 
 
 class Execution(IdMixin, Base):
@@ -59,6 +61,11 @@ class Execution(IdMixin, Base):
         ForeignKey("executions.id", ondelete="SET NULL")
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    parent_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    # 0 for a top-level run; a sub-execution's is its parent's + 1
+    depth: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -84,6 +91,12 @@ class Execution(IdMixin, Base):
             "retry_of_id",
             postgresql_where=text("retry_of_id IS NOT NULL"),
             sqlite_where=text("retry_of_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_executions_parent_execution_id",
+            "parent_execution_id",
+            postgresql_where=text("parent_execution_id IS NOT NULL"),
+            sqlite_where=text("parent_execution_id IS NOT NULL"),
         ),
         Index(
             "ix_executions_status_wait_until",

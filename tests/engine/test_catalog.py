@@ -7,6 +7,7 @@ from jsonschema import Draft202012Validator
 
 from fluxolab.engine import NodeRegistry, catalog, registry
 from fluxolab.engine.nodes.core import NO_OP
+from fluxolab.engine.nodetype import CATEGORIES, NodeType
 
 TEMPLATE_KEYS = {
     "id",
@@ -131,3 +132,20 @@ def test_registry_returns_none_for_unknown_types() -> None:
 def test_registry_refuses_a_name_registered_twice() -> None:
     with pytest.raises(ValueError, match="already registered"):
         NodeRegistry([NO_OP, NO_OP])
+
+
+@pytest.mark.parametrize("node_type", registry.all(), ids=lambda node_type: node_type.type)
+def test_every_node_type_has_a_schema_a_category_and_an_icon(node_type: NodeType) -> None:
+    assert node_type.category in CATEGORIES
+    assert node_type.icon.strip(), "no icon"
+    assert node_type.name.strip() and node_type.description.strip()
+    schema = dict(node_type.config_schema)
+    Draft202012Validator.check_schema(schema)
+    assert schema.get("type") == "object" and isinstance(schema.get("properties"), dict)
+    assert all(isinstance(kind, str) and kind for kind in node_type.credential_types)
+
+
+def test_the_catalog_lists_every_registered_type_once() -> None:
+    ids = [entry["id"] for entry in catalog.templates()]
+    assert sorted(ids) == sorted(node_type.type for node_type in registry.all())
+    assert len(ids) == len(set(ids))

@@ -50,17 +50,19 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "method": "POST",
         "body": {"n": "{{ $json.name }}"},
     },
+    "execute-workflow": {"workflowId": "wf-1"},
 }
 # code-execute: covered by test_code_node with the real sandbox; http-request: by
 # test_http_request_node against a loopback server (the default guard refuses loopback)
 SLOW = {"code-execute", "http-request"}
+NEEDS_SERVICES = {"execute-workflow"}  # covered by test_execute_workflow_node (a fake runner)
 
 
 def test_every_registered_type_has_a_sample_config() -> None:
     assert {node_type.type for node_type in registry.all()} == set(CONFIGS)
 
 
-@pytest.mark.parametrize("type_name", sorted(set(CONFIGS) - SLOW))
+@pytest.mark.parametrize("type_name", sorted(set(CONFIGS) - SLOW - NEEDS_SERVICES))
 def test_node_never_mutates_its_input_items(ctx: RunContext, type_name: str) -> None:
     sample = copy.deepcopy(SAMPLE)
     step = run_node({"id": "n", "type": type_name, "params": CONFIGS[type_name]}, sample, ctx)
