@@ -4,8 +4,8 @@
 an SMTP login refusal are all ``ProbeResult(False, reason)``. Messages never carry a secret:
 they are scrubbed of the credential's secret values before they are returned.
 
-The http-* auth is applied by ``apply_http_auth`` here; the HTTP Request node applies the
-same rules (header, bearer, basic, query key) when it sends a request.
+HTTP credentials are applied by ``fluxolab.engine.httpauth``, exactly as the HTTP Request node
+applies them; an OAuth2 test always fetches a fresh token.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
-from fluxolab.credentials.types import basic_token
 from fluxolab.egress import Egress, EgressError
+from fluxolab.engine import httpauth
 from fluxolab.engine.credentials import Credential
 from fluxolab.engine.redaction import redact_text
 
@@ -36,39 +35,12 @@ class ProbeResult:
     message: str
 
 
-@dataclass(frozen=True)
-class HttpAuth:
-    """What a credential adds to an HTTP request: headers and query parameters."""
-
-    headers: dict[str, str]
-    params: dict[str, str]
-
-    @property
-    def auth_headers(self) -> frozenset[str]:
-        """Return the header names (lower case) that carry the credential."""
-        return frozenset(name.lower() for name in self.headers)
-
-
-def apply_http_auth(kind: str, secret: Mapping[str, Any]) -> HttpAuth:
-    """Return the headers/params an http-* credential adds to a request."""
-    if kind == "http-header":
-        return HttpAuth({str(secret["name"]): str(secret["value"])}, {})
-    if kind == "http-bearer":
-        return HttpAuth({"Authorization": f"Bearer {secret['token']}"}, {})
-    if kind == "http-basic":
-        token = basic_token(str(secret.get("user", "")), str(secret["password"]))
-        return HttpAuth({"Authorization": f"Basic {token}"}, {})
-    if kind == "api-key-query":
-        return HttpAuth({}, {str(secret["name"]): str(secret["value"])})
-    raise ValueError(f"not an HTTP credential type: {kind}")
-
-
 def probe(credential: Credential, egress: Egress) -> ProbeResult:
     """Test ``credential`` against its target; never raises for the target's failures."""
     check = _PROBES.get(credential.type, _http_probe)
     try:
-        result = check(credential.secret, egress, credential.type)
-    except EgressError as exc:
+        result = check(credential, egress)
+    except (EgressError, httpauth.HttpAuthError) as exc:
         result = ProbeResult(False, exc.message)
     except (OSError, smtplib.SMTPException, ssl.SSLError, httpx.HTTPError) as exc:
         result = ProbeResult(False, f"{type(exc).__name__}: {exc}")
@@ -95,16 +67,16 @@ def _status_reason(response: httpx.Response) -> str:
     return f"{response.status_code} {message}"[:300]
 
 
-def _http_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeResult:
-    url = secret.get("testUrl")
+def _http_probe(credential: Credential, egress: Egress) -> ProbeResult:
+    url = credential.secret.get("testUrl")
     if not url:
         return ProbeResult(False, "Set testUrl on the credential to test it.")
-    auth = apply_http_auth(kind, secret)
+    auth = httpauth.apply(credential, egress, TIMEOUT_S)
     response = egress.request(
         "GET",
         str(url),
         headers=auth.headers,
-        params=auth.params or None,
+        params=dict(auth.params) or None,
         timeout=TIMEOUT_S,
         auth_headers=auth.auth_headers,
     )
@@ -113,7 +85,8 @@ def _http_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeRe
     return ProbeResult(False, f"{url} answered {_status_reason(response)}")
 
 
-def _openai_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeResult:
+def _openai_probe(credential: Credential, egress: Egress) -> ProbeResult:
+    secret = credential.secret
     url = str(secret["baseUrl"]).rstrip("/") + "/models"
     response = egress.request(
         "GET",
@@ -130,30 +103,9 @@ def _openai_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> Probe
     return ProbeResult(True, f"Connected: {count} model(s) available")
 
 
-def _oauth2_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeResult:
-    form = {"grant_type": "client_credentials"}
-    for field, key in (("scope", "scope"), ("audience", "audience")):
-        if secret.get(field):
-            form[key] = str(secret[field])
-    headers: dict[str, str] = {"Accept": "application/json"}
-    if secret.get("authStyle", "header") == "body":
-        form.update(client_id=str(secret["clientId"]), client_secret=str(secret["clientSecret"]))
-    else:
-        token = basic_token(str(secret["clientId"]), str(secret["clientSecret"]))
-        headers["Authorization"] = f"Basic {token}"
-    response = egress.request(
-        "POST",
-        str(secret["tokenUrl"]),
-        headers=headers,
-        data=form,
-        timeout=TIMEOUT_S,
-        auth_headers=frozenset({"authorization"}),
-    )
-    if response.status_code >= 400:
-        return ProbeResult(False, f"Token request failed: {_status_reason(response)}")
-    body = response.json()
-    if not isinstance(body, dict) or not body.get("access_token"):
-        return ProbeResult(False, "Token request failed: no access_token in the answer")
+def _oauth2_probe(credential: Credential, egress: Egress) -> ProbeResult:
+    httpauth.invalidate(credential)
+    httpauth.apply(credential, egress, TIMEOUT_S)
     return ProbeResult(True, "Access token obtained")
 
 
@@ -170,7 +122,8 @@ class _GuardedSMTP(smtplib.SMTP):
             raise smtplib.SMTPConnectError(code, message)
 
 
-def _smtp_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeResult:
+def _smtp_probe(credential: Credential, egress: Egress) -> ProbeResult:
+    secret = credential.secret
     host, port = str(secret["host"]), int(secret["port"])
     sock = egress.connect(host, port, TIMEOUT_S)
     context = ssl.create_default_context()
@@ -198,7 +151,7 @@ def _smtp_probe(secret: Mapping[str, Any], egress: Egress, kind: str) -> ProbeRe
     return ProbeResult(True, f"Connected to SMTP server {host}:{port}")
 
 
-_PROBES: dict[str, Callable[[Mapping[str, Any], Egress, str], ProbeResult]] = {
+_PROBES: dict[str, Callable[[Credential, Egress], ProbeResult]] = {
     "smtp": _smtp_probe,
     "openai-compatible": _openai_probe,
     "oauth2-client-credentials": _oauth2_probe,

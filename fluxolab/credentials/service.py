@@ -77,6 +77,21 @@ def get_credential(
     return row
 
 
+def active_type_of(workspace_id: uuid.UUID, credential_id: str) -> str | None:
+    """Return the type of an active credential of the workspace, None when there is none."""
+    try:
+        key = uuid.UUID(str(credential_id))
+    except ValueError:
+        return None
+    return db.session.execute(
+        select(Credential.type).where(
+            Credential.workspace_id == workspace_id,
+            Credential.id == key,
+            Credential.is_active.is_(True),
+        )
+    ).scalar_one_or_none()
+
+
 def list_all(workspace_id: uuid.UUID) -> list[Credential]:
     """Return the workspace's credentials by name (the builder's picker)."""
     stmt = (

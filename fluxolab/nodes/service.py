@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 from sqlalchemy import select
 
+from fluxolab.credentials import service as credentials
 from fluxolab.engine import catalog
 from fluxolab.engine.expressions import check_syntax, has_expression
 from fluxolab.engine.nodetype import NodeType
@@ -27,7 +28,6 @@ from fluxolab.errors import NotFound
 from fluxolab.extensions import db
 from fluxolab.models import NodeCategory, NodeTemplate
 
-UNCHECKED = "unchecked"
 _SEARCHED = ("name", "description", "type")
 
 
@@ -132,36 +132,13 @@ def _expression_errors(node_type: NodeType, params: Mapping[str, Any]) -> Iterat
                 yield f"Field '{key}': Expression error: {message}"
 
 
-def credential_type_of(workspace_id: uuid.UUID, credential_id: str) -> str | None:
-    """Return the type of an active credential of the workspace, None when there is none.
-
-    Returns ``UNCHECKED`` while this installation has no credentials model.
-    """
-    from fluxolab import models
-
-    model: Any = getattr(models, "Credential", None)
-    if model is None:
-        return UNCHECKED
-    try:
-        key = uuid.UUID(str(credential_id))
-    except ValueError:
-        return None
-    conditions = [model.workspace_id == workspace_id, model.id == key, model.is_active.is_(True)]
-    if hasattr(model, "deleted_at"):
-        conditions.append(model.deleted_at.is_(None))
-    found = db.session.execute(select(model.type).where(*conditions)).scalar_one_or_none()
-    return None if found is None else str(found)
-
-
 def _credential_problems(
     workspace_id: uuid.UUID, node_type: NodeType, credential_id: Any
 ) -> tuple[list[str], list[str]]:
     """Return (errors, warnings) about ``config.credentialId``."""
     if credential_id in (None, "") or has_expression(credential_id):
         return [], []
-    found = credential_type_of(workspace_id, str(credential_id))
-    if found == UNCHECKED:
-        return [], [f"Credential '{credential_id}' could not be checked"]
+    found = credentials.active_type_of(workspace_id, str(credential_id))
     if found is None:
         return [f"Credential '{credential_id}' not found"], []
     accepted = node_type.credential_types

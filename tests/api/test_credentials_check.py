@@ -221,7 +221,7 @@ def test_oauth2_refused_gives_the_error_description(
     result = check(client, owner, "oauth2-client-credentials", secret)
     assert result == {
         "success": False,
-        "message": "Token request failed: 401 Client authentication failed",
+        "message": "OAuth2 token request failed with status 401: Client authentication failed",
     }
 
 

@@ -246,6 +246,7 @@ HTTP_REQUEST = NodeType(
     icon="globe",
     run=run_http_request,
     side_effects=True,
+    credential_types=httpauth.HTTP_CREDENTIAL_TYPES,
     config_schema=obj(
         {
             "url": prop("string", "URL", minLength=1),
