@@ -60,7 +60,8 @@ def test_a_removed_type_is_deactivated_and_a_changed_one_restored(app_ctx: Flask
     db.session.expire_all()
     gone = db.session.get(NodeTemplate, "gone")
     assert gone is not None and gone.is_active is False
-    assert db.session.get(NodeTemplate, "set").name == catalog.templates()[0]["name"]  # type: ignore[union-attr]
+    [set_template] = [t for t in catalog.templates() if t["id"] == "set"]
+    assert db.session.get(NodeTemplate, "set").name == set_template["name"]  # type: ignore[union-attr]
     assert len(rows(NodeTemplate)) == len(catalog.templates()) + 1
 
 
