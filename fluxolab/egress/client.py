@@ -119,6 +119,11 @@ class Egress:
             raise EgressError(f"Invalid URL: {exc}") from exc
         except httpx.UnsupportedProtocol as exc:
             raise EgressDenied("Only http and https URLs are allowed") from exc
+        except httpx.LocalProtocolError as exc:  # its text quotes the header (a secret, maybe)
+            raise EgressError(
+                f"Request to {shown_url(url)} not sent: a header name or value is not valid "
+                "(control characters such as a line break are not allowed)"
+            ) from exc
         except httpx.HTTPError as exc:
             raise EgressError(f"Request to {shown_url(url)} failed: {_reason(exc)}") from exc
 
