@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 from jsonschema import Draft202012Validator
 
@@ -87,8 +88,9 @@ class CredentialType:
     def secret_values(self, secret: Mapping[str, Any]) -> tuple[str, ...]:
         """Return the values to redact: secret fields (6+ characters) and derived forms.
 
-        For ``http-basic`` the ``Authorization`` value is redacted too, since an echoing
-        server would return it rather than the password.
+        The HTTP Basic ``Authorization`` value is redacted too, since an echoing server would
+        return it rather than the password: ``http-basic``'s, and the one an OAuth2 client
+        sends its token endpoint (``authStyle`` header: id and secret form-encoded first).
         """
         values = [
             value
@@ -97,6 +99,9 @@ class CredentialType:
         ]
         if self.type == "http-basic" and isinstance(secret.get("password"), str):
             values.append(basic_token(str(secret.get("user", "")), str(secret["password"])))
+        if self.type == "oauth2-client-credentials" and isinstance(secret.get("clientSecret"), str):
+            client_id, client_secret = str(secret.get("clientId", "")), secret["clientSecret"]
+            values.append(basic_token(quote(client_id, safe=""), quote(client_secret, safe="")))
         return tuple(dict.fromkeys(values))
 
 

@@ -11,7 +11,8 @@ for and then re-checked per hop, credential headers never follow a redirect to a
 origin, and the body size and the total time of a request are capped.
 
 Modules: ``addresses`` (what is refused, the allow-list), ``resolve`` (the check),
-``transport`` (the pinned httpx transport), ``redirects``, ``tcp``, ``client`` (``Egress``).
+``transport`` (the pinned httpx transport), ``redirects``, ``decoding`` (bodies inflated
+under the cap), ``tcp``, ``client`` (``Egress``).
 
 The rule, checked by ``tests/egress/test_no_bypass.py`` over ``fluxolab`` and ``workers``:
 outside this package no code opens a connection itself, i.e. never calls

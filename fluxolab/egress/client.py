@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from fluxolab.egress.addresses import AllowList
+from fluxolab.egress.decoding import codings, decoded
 from fluxolab.egress.errors import EgressDenied, EgressError
 from fluxolab.egress.policy import EgressPolicy
 from fluxolab.egress.redirects import check_scheme, next_request
@@ -38,15 +39,14 @@ def shown_url(url: httpx.URL | str) -> str:
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> None:
-    """Read the (decoded) body into ``response.content``; EgressError past ``max_bytes``."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes(CHUNK_BYTES):
-        size += len(chunk)
-        if size > max_bytes:
-            raise EgressError(f"Response is larger than {max_bytes} bytes")
-        chunks.append(chunk)
-    response._content = b"".join(chunks)  # what Response.read() stores, read under a cap
+    """Read the decoded body into ``response.content``; EgressError past ``max_bytes``.
+
+    The raw body is decoded here (``decoding``), not by httpx, so that a compressed body is
+    inflated under the cap rather than a whole chunk at a time.
+    """
+    order = codings(response.headers.get_list("content-encoding"))
+    body = decoded(response.iter_raw(CHUNK_BYTES), order, max_bytes)
+    response._content = body  # what Response.read() stores, read and decoded under a cap
 
 
 class Egress:
@@ -119,6 +119,11 @@ class Egress:
             raise EgressError(f"Invalid URL: {exc}") from exc
         except httpx.UnsupportedProtocol as exc:
             raise EgressDenied("Only http and https URLs are allowed") from exc
+        except httpx.LocalProtocolError as exc:  # its text quotes the header (a secret, maybe)
+            raise EgressError(
+                f"Request to {shown_url(url)} not sent: a header name or value is not valid "
+                "(control characters such as a line break are not allowed)"
+            ) from exc
         except httpx.HTTPError as exc:
             raise EgressError(f"Request to {shown_url(url)} failed: {_reason(exc)}") from exc
 

@@ -1,8 +1,9 @@
 """Replace credential secret values with ``"***"`` in what a run stores.
 
-A step's input, output, error and logs, and the run's final output, error and response, are
-scrubbed of every value in ``RunEnv.secrets`` (exact substring match, values of 6 characters
-or more) before they are recorded. With no secrets nothing is walked or copied; otherwise
+A step's input, output, error and logs, the run's final output, error and response, and the
+input an Execute Workflow node hands to a sub-execution (stored with the child) are scrubbed
+of every value in ``RunEnv.secrets`` (exact substring match, values of 6 characters or more)
+before they are recorded. With no secrets nothing is walked or copied; otherwise
 only the containers that held a secret are copied (the rest is shared).
 """
 

@@ -301,3 +301,14 @@ def test_error_messages_never_show_the_query_or_user_info(server: FakeServer) ->
             "GET", f"http://user:pw@127.0.0.1:{server.port}/silent?api_key=abcdef", timeout=0.3
         )
     assert "abcdef" not in caught.value.message and "pw" not in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["Bearer tok-123456\n", "Bearer tok-123456\r\nX-Evil: 1", "a\0b"])
+def test_a_header_with_control_characters_is_not_sent_nor_quoted(
+    server: FakeServer, value: str
+) -> None:
+    """The error never quotes the value: it may be a credential, pasted with a line break."""
+    with pytest.raises(EgressError, match="a header name or value is not valid") as caught:
+        loopback().request("GET", server.url("/echo"), headers={"Authorization": value})
+    assert "tok-123456" not in caught.value.message
+    assert server.requests == []

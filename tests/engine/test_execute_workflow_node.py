@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
+from fluxolab.egress import Egress, EgressPolicy
 from fluxolab.engine import RunContext, run
 from fluxolab.engine.context import Item
+from fluxolab.engine.credentials import Credential
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.subworkflows import SubRunResult
 from tests.engine.helpers import chain, items, jsons, node
+from tests.fake_http import serving
 
 
 @dataclass
@@ -149,3 +152,30 @@ def test_the_input_items_are_not_changed(sub_ctx: RunContext, runner: FakeRunner
     run(chain(node("t", "manual"), execute()), sample, sub_ctx)
     assert sample == items({"a": {"b": 1}})
     assert runner.calls[0]["items"] == sample
+
+
+def test_the_child_input_never_carries_a_secret_of_the_parent(
+    make_ctx: Callable[..., RunContext], runner: FakeRunner
+) -> None:
+    """The child's input is stored with the child: the parent's secrets are masked in it."""
+    secret = "tok-parent-secret-123"
+    credential = Credential("c1", "Bearer", "http-bearer", {"token": secret}, (secret,))
+
+    class Credentials:
+        def get(self, credential_id: str) -> Credential | None:
+            return credential if credential_id == "c1" else None
+
+    with serving("127.0.0.1") as server:  # echoes the request, Authorization header included
+        ctx = make_ctx(
+            services={
+                "workflows": runner,
+                "egress": Egress(EgressPolicy(allow=("127.0.0.1",))),
+                "credentials": Credentials(),
+            }
+        )
+        fetch = node("h", "http-request", url=server.url("/echo"), credentialId="c1")
+        result = run(chain(node("t", "manual"), fetch, execute()), items({}), ctx)
+    assert result.status == "succeeded", result.error
+    [call] = runner.calls
+    assert secret not in repr(call["items"])
+    assert call["items"][0]["json"]["headers"]["authorization"] == "Bearer ***"

@@ -8,6 +8,7 @@ from fluxolab.engine.call import NodeCall
 from fluxolab.engine.context import Item
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.nodetype import NodeType, Outputs
+from fluxolab.engine.redaction import redact
 from fluxolab.engine.schemas import any_value, choice, obj, prop
 from fluxolab.engine.subworkflows import SERVICE, WorkflowRunner
 
@@ -47,7 +48,10 @@ def run_execute_workflow(call: NodeCall) -> Outputs:
     if not workflow_id:
         raise NodeError("Field 'workflowId': no workflow selected")
     wait = params.get("mode", WAIT) == WAIT
-    result = runner.run(workflow_id, _input(call, params), wait=wait, timeout_s=call.deadline_s)
+    # The child's input is stored with the child, outside this run's redaction: mask the
+    # secrets of the credentials this run used before they leave it.
+    child_input = redact(_input(call, params), frozenset(call.env.secrets))
+    result = runner.run(workflow_id, child_input, wait=wait, timeout_s=call.deadline_s)
     call.logs.append(f"Sub-execution {result.execution_id}: {result.status}")
     if not wait:
         return {"main": [{"json": {"executionId": result.execution_id, "status": "queued"}}]}
