@@ -1,6 +1,7 @@
 """The side channels a worker hands the engine for one run (``RunContext.services``).
 
-``egress``: the egress guard built from the ``EGRESS_*`` settings. Further entries (the
+``egress``: the egress guard built from the ``EGRESS_*`` settings; ``smtp_ca_file``: the extra
+CA file SMTP connections trust (``SMTP_CA_FILE``, None when unset). Further entries (the
 workspace's credential resolver, sub-workflow runs) are added here, in one place.
 """
 
@@ -27,4 +28,4 @@ def egress() -> Egress:
 
 def run_services(workspace_id: uuid.UUID) -> dict[str, Any]:
     """Return the services of a run (or a node test) in ``workspace_id``."""
-    return {"egress": egress()}
+    return {"egress": egress(), "smtp_ca_file": current_app.config.get("SMTP_CA_FILE") or None}

@@ -5,6 +5,7 @@ from fluxolab.engine.nodes import (
     code,
     core,
     dates,
+    emailsend,
     human,
     loop,
     merge,
@@ -18,6 +19,7 @@ from fluxolab.engine.nodetype import NodeType
 
 ALL_NODE_TYPES: tuple[NodeType, ...] = (
     *triggers.NODE_TYPES,
+    *emailsend.NODE_TYPES,
     *setfields.NODE_TYPES,
     *reshape.NODE_TYPES,
     *summarize.NODE_TYPES,
