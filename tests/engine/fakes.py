@@ -252,7 +252,7 @@ def chat_server() -> Iterator[ChatFake]:
     fake = ChatFake(0)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _chat_handler(fake))
     fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield fake
     server.shutdown()

@@ -124,8 +124,8 @@ def test_registry_resolves_aliases(alias: str, canonical: str) -> None:
 
 
 def test_registry_returns_none_for_unknown_types() -> None:
-    assert registry.get("ai-agent") is None
-    assert registry.resolve("ai-agent") is None
+    assert registry.get("no-such-node") is None
+    assert registry.resolve("no-such-node") is None
 
 
 def test_registry_refuses_a_name_registered_twice() -> None:

@@ -1,6 +1,7 @@
 """Every node type the engine can run, in catalog order; the registry is built from this list."""
 
 from fluxolab.engine.nodes import (
+    ai,
     branching,
     code,
     core,
@@ -19,6 +20,7 @@ from fluxolab.engine.nodetype import NodeType
 
 ALL_NODE_TYPES: tuple[NodeType, ...] = (
     *triggers.NODE_TYPES,
+    *ai.NODE_TYPES,
     *emailsend.NODE_TYPES,
     *setfields.NODE_TYPES,
     *reshape.NODE_TYPES,
