@@ -85,12 +85,11 @@ def test_agent_sends_the_prompt_and_outputs_text_and_usage(
 def test_agent_runs_once_per_item(make_ctx: MakeCtx, chat_server: ChatFake) -> None:
     chat_server.reply("one")
     chat_server.reply("two")
+    source = items({"q": "a"}, {"q": "b"})
     step = run(
-        make_ctx,
-        agent(prompt="{{ $json.q }}"),
-        chat_credential(chat_server.base_url),
-        items({"q": "a"}, {"q": "b"}),
+        make_ctx, agent(prompt="{{ $json.q }}"), chat_credential(chat_server.base_url), source
     )
+    assert source == items({"q": "a"}, {"q": "b"})  # input items are never changed
     assert [o["text"] for o in answered(step)] == ["one", "two"]
     assert [r["json"]["messages"][-1]["content"] for r in chat_server.requests] == ["a", "b"]
 

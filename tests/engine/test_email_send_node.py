@@ -73,6 +73,7 @@ def test_sends_one_message_per_item_with_rendered_fields(
         {"address": "Bob <bob@example.test>", "id": 2, "name": "Bob"},
     )
     outputs = sent(send(make_ctx, node_def, smtp_credential(smtp_server.port), source))
+    assert source[0]["json"] == {"address": "ana@example.test", "id": 1, "name": "Ana"}
     assert [o["accepted"] for o in outputs] == [["ana@example.test"], ["bob@example.test"]]
     assert all(o["rejected"] == [] for o in outputs)
     first, second = smtp_server.delivered

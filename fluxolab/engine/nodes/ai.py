@@ -107,8 +107,7 @@ def summary_prompt(text: str, max_length: int, style: str) -> str:
     """Return the instruction that asks for a summary of ``text``."""
     how = SUMMARY_STYLES.get(style, SUMMARY_STYLES["bullet"])
     return (
-        f"Summarize the text below {how}, in at most {max_length} words.\n\n"
-        f'Text:\n"""\n{text}\n"""'
+        f'Summarize the text below {how}, in at most {max_length} words.\n\nText:\n"""\n{text}\n"""'
     )
 
 

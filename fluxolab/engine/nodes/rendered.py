@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluxolab.engine.call import NodeCall
-from fluxolab.engine.errors import NodeError
+from fluxolab.engine.errors import LimitExceeded, NodeError
 from fluxolab.engine.schemas import schema_errors
+
+MAX_DOCUMENT_CHARS = 10 * 1024 * 1024  # CSV or XML text a data node reads or builds
 
 
 def checked_params(call: NodeCall, index: int) -> Mapping[str, Any]:
@@ -55,3 +57,12 @@ def text_param(params: Mapping[str, Any], key: str) -> str:
     """Return a param as text: missing or null is "", other values as ``str``."""
     value = params.get(key)
     return "" if value is None else as_text(value)
+
+
+def bounded_text(what: str, text: str) -> str:
+    """Return ``text``; raises LimitExceeded when it is longer than ``MAX_DOCUMENT_CHARS``."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise LimitExceeded(
+            f"{what} is {len(text)} characters long; the limit is {MAX_DOCUMENT_CHARS}"
+        )
+    return text
