@@ -209,10 +209,11 @@ def complete(
     def left() -> float | None:
         return None if deadline_s is None else deadline_s - (time.monotonic() - started)
 
-    remaining = left()
-    response = _send(
-        egress, endpoint, body, timeout_s if remaining is None else min(timeout_s, remaining)
-    )
+    def attempt_s() -> float:
+        remaining = left()
+        return timeout_s if remaining is None else max(min(timeout_s, remaining), 0.001)
+
+    response = _send(egress, endpoint, body, attempt_s())
     status = response.status_code
     if status == 429 or status >= 500:
         wait = retry_after_s(response)
@@ -222,9 +223,7 @@ def complete(
         if log is not None:
             log(f"AI provider answered {status}; retrying once in {wait:g} s")
         sleep(wait)
-        remaining = left()
-        attempt_s = timeout_s if remaining is None else max(min(timeout_s, remaining), 0.001)
-        response = _send(egress, endpoint, body, attempt_s)
+        response = _send(egress, endpoint, body, attempt_s())
     if response.status_code >= 400:
         raise _failure(response)
     return parse_reply(response, str(body.get("model") or ""))

@@ -182,13 +182,17 @@ class SmtpSession:
         return {address: _reply(*reply) for address, reply in refused.items()}
 
     def close(self) -> None:
-        """Say QUIT when the connection still works, then close it; never raises."""
+        """Say QUIT, then close the connection; never raises."""
         try:
             self.client.quit()
         except (OSError, smtplib.SMTPException):
             pass
         finally:
             self.client.close()
+
+    def abort(self) -> None:
+        """Close the connection at once (after a failure: no QUIT that could wait again)."""
+        self.client.close()
 
 
 def _client(egress: Egress, server: SmtpServer, timeout: float, context: ssl.SSLContext) -> Any:

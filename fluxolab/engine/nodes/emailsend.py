@@ -177,10 +177,13 @@ class _Sessions:
         self.key = key
         return self.session
 
-    def close(self) -> None:
-        """Close the open session, if any."""
+    def close(self, failed: bool = False) -> None:
+        """Close the open session, if any (at once, without QUIT, after a failure)."""
         if self.session is not None:
-            self.session.close()
+            if failed:
+                self.session.abort()
+            else:
+                self.session.close()
         self.session, self.key = None, None
 
 
@@ -209,7 +212,7 @@ def _send_one(call: NodeCall, sessions: _Sessions, index: int, started: float) -
             session = sessions.get(credential_id, server, params, timeout)
             refused = session.send(message, sender, recipients, timeout)
     except (deadline.Expired, SmtpError) as exc:
-        sessions.close()
+        sessions.close(failed=True)
         if isinstance(exc, SmtpError) and exc.kind != "Timeout":
             raise NodeError(exc.message, exc.kind) from None
         raise NodeError(
@@ -233,8 +236,10 @@ def run_email_send(call: NodeCall) -> Outputs:
         out = [
             {"json": _send_one(call, sessions, index, started)} for index in range(len(call.items))
         ]
-    finally:
-        sessions.close()
+    except BaseException:
+        sessions.close(failed=True)
+        raise
+    sessions.close()
     return {"main": out}
 
 
