@@ -182,6 +182,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_SECURITY": env_str("SMTP_SECURITY", "starttls"),
         "MAIL_FROM": env_str("MAIL_FROM", "FluxoLab <no-reply@fluxolab.local>"),
         "MAIL_OUTBOX_DIR": env_str("MAIL_OUTBOX_DIR", str(folder / "outbox")),
+        "SMTP_CA_FILE": env_str("SMTP_CA_FILE"),
         "FRONTEND_LOGIN_URL": env_str("FRONTEND_LOGIN_URL", "/login"),
         "FLOWER_BASIC_AUTH": env_str("FLOWER_BASIC_AUTH") or local.get("FLOWER_BASIC_AUTH", ""),
         "API_TITLE": "FluxoLab API",

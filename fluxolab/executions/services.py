@@ -1,6 +1,7 @@
 """The side channels a worker hands the engine for one run (``RunContext.services``).
 
-``egress``: the egress guard built from the ``EGRESS_*`` settings. ``credentials``: the
+``egress``: the egress guard built from the ``EGRESS_*`` settings. ``smtp_ca_file``: the extra
+CA file SMTP connections trust (``SMTP_CA_FILE``, None when unset). ``credentials``: the
 workspace's ``CredentialResolver`` (active credentials of that workspace only, decrypted on
 demand). ``workflows``: the sub-workflow runner of the Execute Workflow node (runs only: a
 node test has no execution to link a child to).
@@ -36,6 +37,7 @@ def run_services(
     services: dict[str, Any] = {
         "egress": egress(),
         "credentials": CredentialResolver(workspace_id),
+        "smtp_ca_file": current_app.config.get("SMTP_CA_FILE") or None,
     }
     if execution_id is not None:
         from fluxolab.executions.subworkflows import SubWorkflows

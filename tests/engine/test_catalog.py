@@ -116,6 +116,7 @@ def test_catalog_returns_copies_that_callers_may_change() -> None:
         ("if.branch", "if-condition"),
         ("webhook.respond", "respond-to-webhook"),
         ("data-filter", "filter"),
+        ("smtp.send", "email-send"),
         ("set", "set"),
     ],
 )
@@ -124,9 +125,17 @@ def test_registry_resolves_aliases(alias: str, canonical: str) -> None:
     assert registry.get(alias) is registry.get(canonical)
 
 
+def test_registry_has_the_thirty_node_types_users_expect() -> None:
+    types = {node_type.type for node_type in registry.all()}
+    assert len(types) >= 30
+    outbound = {"email-send", "ai-agent", "ai-summarize", "crypto", "csv", "xml", "rename-keys"}
+    assert outbound <= types
+    assert all(registry.get(name).icon for name in outbound)  # type: ignore[union-attr]
+
+
 def test_registry_returns_none_for_unknown_types() -> None:
-    assert registry.get("ai-agent") is None
-    assert registry.resolve("ai-agent") is None
+    assert registry.get("no-such-node") is None
+    assert registry.resolve("no-such-node") is None
 
 
 def test_registry_refuses_a_name_registered_twice() -> None:

@@ -51,18 +51,29 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "body": {"n": "{{ $json.name }}"},
     },
     "execute-workflow": {"workflowId": "wf-1"},
+    "email-send": {"credentialId": "smtp-1", "to": "a@example.test", "subject": "Hi", "body": "Yo"},
+    "ai-agent": {"credentialId": "ai-1", "prompt": "Hi {{ $json.name }}"},
+    "ai-summarize": {"credentialId": "ai-1"},
+    "crypto": {"value": "{{ $json.name }}", "outputField": "user.hash"},
+    "csv": {"action": "build", "columns": ["id", "user.age"]},
+    "xml": {"action": "build", "field": "user", "outputField": "user.xml"},
+    "rename-keys": {
+        "keys": [{"from": "user.age", "to": "age"}],
+        "regex": [{"pattern": "^na(me)$", "replacement": "\\1"}],
+    },
 }
 # code-execute: covered by test_code_node with the real sandbox; http-request: by
 # test_http_request_node against a loopback server (the default guard refuses loopback)
 SLOW = {"code-execute", "http-request"}
 NEEDS_SERVICES = {"execute-workflow"}  # covered by test_execute_workflow_node (a fake runner)
+OUTBOUND = {"email-send", "ai-agent", "ai-summarize"}  # need their fake servers: own tests
 
 
 def test_every_registered_type_has_a_sample_config() -> None:
     assert {node_type.type for node_type in registry.all()} == set(CONFIGS)
 
 
-@pytest.mark.parametrize("type_name", sorted(set(CONFIGS) - SLOW - NEEDS_SERVICES))
+@pytest.mark.parametrize("type_name", sorted(set(CONFIGS) - SLOW - NEEDS_SERVICES - OUTBOUND))
 def test_node_never_mutates_its_input_items(ctx: RunContext, type_name: str) -> None:
     sample = copy.deepcopy(SAMPLE)
     step = run_node({"id": "n", "type": type_name, "params": CONFIGS[type_name]}, sample, ctx)
