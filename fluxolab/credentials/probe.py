@@ -11,15 +11,15 @@ applies them; an OAuth2 test always fetches a fresh token.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+from flask import current_app
 
 from fluxolab.egress import Egress, EgressError
-from fluxolab.engine import httpauth
+from fluxolab.engine import chat, httpauth, smtp
 from fluxolab.engine.credentials import Credential
 from fluxolab.engine.redaction import redact_text
 
@@ -86,21 +86,13 @@ def _http_probe(credential: Credential, egress: Egress) -> ProbeResult:
 
 
 def _openai_probe(credential: Credential, egress: Egress) -> ProbeResult:
-    secret = credential.secret
-    url = str(secret["baseUrl"]).rstrip("/") + "/models"
-    response = egress.request(
-        "GET",
-        url,
-        headers={"Authorization": f"Bearer {secret['apiKey']}"},
-        timeout=TIMEOUT_S,
-        auth_headers=frozenset({"authorization"}),
-    )
-    if response.status_code >= 400:
-        return ProbeResult(False, f"Models list failed: {_status_reason(response)}")
-    data = response.json()
-    models = data.get("data") if isinstance(data, dict) else None
-    count = len(models) if isinstance(models, list) else 0
-    return ProbeResult(True, f"Connected: {count} model(s) available")
+    try:
+        models = chat.list_models(
+            egress, chat.ChatEndpoint.from_secret(credential.secret), timeout_s=TIMEOUT_S
+        )
+    except chat.ChatError as exc:
+        return ProbeResult(False, exc.message)
+    return ProbeResult(True, f"Connected: {len(models)} model(s) available")
 
 
 def _oauth2_probe(credential: Credential, egress: Egress) -> ProbeResult:
@@ -109,46 +101,15 @@ def _oauth2_probe(credential: Credential, egress: Egress) -> ProbeResult:
     return ProbeResult(True, "Access token obtained")
 
 
-class _GuardedSMTP(smtplib.SMTP):
-    """smtplib over a socket the egress guard opened (no connection of its own)."""
-
-    def __init__(self, sock: socket.socket, host: str) -> None:
-        super().__init__(host="", local_hostname="fluxolab.local", timeout=TIMEOUT_S)
-        self._host = host
-        self.sock = sock
-        code, message = self.getreply()
-        if code != 220:
-            self.close()
-            raise smtplib.SMTPConnectError(code, message)
-
-
 def _smtp_probe(credential: Credential, egress: Egress) -> ProbeResult:
-    secret = credential.secret
-    host, port = str(secret["host"]), int(secret["port"])
-    sock = egress.connect(host, port, TIMEOUT_S)
-    context = ssl.create_default_context()
-    implicit_tls = bool(secret.get("secure")) or port == SMTP_TLS_PORT
+    ca_file = current_app.config.get("SMTP_CA_FILE") or None
     try:
-        if implicit_tls:
-            sock = context.wrap_socket(sock, server_hostname=host)
-        smtp = _GuardedSMTP(sock, host)
-    except BaseException:
-        sock.close()
-        raise
-    with smtp:
-        smtp.ehlo()
-        if not implicit_tls and smtp.has_extn("starttls"):
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        if secret.get("user"):
-            try:
-                smtp.login(str(secret["user"]), str(secret.get("password", "")))
-            except smtplib.SMTPAuthenticationError as exc:
-                error = exc.smtp_error
-                reply = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-                return ProbeResult(False, f"SMTP login failed: {exc.smtp_code} {reply}")
-            return ProbeResult(True, f"SMTP login to {host}:{port} succeeded")
-    return ProbeResult(True, f"Connected to SMTP server {host}:{port}")
+        server = smtp.SmtpServer.from_secret(credential.secret)
+        return ProbeResult(
+            True, smtp.check_login(egress, server, timeout=TIMEOUT_S, ca_file=ca_file)
+        )
+    except smtp.SmtpError as exc:
+        return ProbeResult(False, exc.message)
 
 
 _PROBES: dict[str, Callable[[Credential, Egress], ProbeResult]] = {

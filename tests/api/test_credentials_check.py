@@ -195,7 +195,7 @@ def test_openai_compatible_with_a_bad_key_gives_the_upstream_message(
     result = check(client, owner, "openai-compatible", secret)
     assert result == {
         "success": False,
-        "message": "Models list failed: 401 Incorrect API key provided",
+        "message": "AI provider answered 401: Incorrect API key provided",
     }
 
 
@@ -229,7 +229,10 @@ def test_smtp_logs_in(client: FlaskClient, owner: Account, smtp_port: int) -> No
     secret = {**SMTP_SECRET, "host": "127.0.0.1", "port": smtp_port}
     secret.update(user=SMTP_LOGIN[0], password=SMTP_LOGIN[1])
     result = check(client, owner, "smtp", secret)
-    assert result == {"success": True, "message": f"SMTP login to 127.0.0.1:{smtp_port} succeeded"}
+    assert result == {
+        "success": True,
+        "message": f"Connected to 127.0.0.1:{smtp_port} (no TLS, logged in as {SMTP_LOGIN[0]})",
+    }
 
 
 def test_smtp_refused_login_gives_the_server_reply(
@@ -240,7 +243,7 @@ def test_smtp_refused_login_gives_the_server_reply(
     result = check(client, owner, "smtp", secret)
     assert result == {
         "success": False,
-        "message": "SMTP login failed: 535 5.7.8 Authentication failed",
+        "message": "SMTP server refused the login: 535 5.7.8 Authentication failed",
     }
 
 
@@ -250,7 +253,7 @@ def test_smtp_tls_against_a_plain_server_fails_readably(
     secret = {**SMTP_SECRET, "host": "127.0.0.1", "port": smtp_port, "secure": True}
     result = check(client, owner, "smtp", secret)
     assert result["success"] is False
-    assert "SSL" in result["message"]
+    assert result["message"].startswith(f"TLS with SMTP server 127.0.0.1:{smtp_port} failed")
 
 
 @pytest.mark.parametrize(
