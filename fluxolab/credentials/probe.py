@@ -49,24 +49,6 @@ def probe(credential: Credential, egress: Egress) -> ProbeResult:
     return ProbeResult(result.success, redact_text(result.message, credential.secret_values))
 
 
-def _status_reason(response: httpx.Response) -> str:
-    """Return "<status> <message>" from a response, using an API's own error message."""
-    message = response.reason_phrase
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            message = error["message"]
-        elif isinstance(error, str):
-            message = str(body.get("error_description") or error)
-        elif isinstance(body.get("message"), str):
-            message = body["message"]
-    return f"{response.status_code} {message}"[:300]
-
-
 def _http_probe(credential: Credential, egress: Egress) -> ProbeResult:
     url = credential.secret.get("testUrl")
     if not url:
@@ -82,7 +64,8 @@ def _http_probe(credential: Credential, egress: Egress) -> ProbeResult:
     )
     if response.status_code < 400:
         return ProbeResult(True, f"{url} answered {response.status_code}")
-    return ProbeResult(False, f"{url} answered {_status_reason(response)}")
+    reason = chat.upstream_message(response)[:300]
+    return ProbeResult(False, f"{url} answered {response.status_code} {reason}")
 
 
 def _openai_probe(credential: Credential, egress: Egress) -> ProbeResult:

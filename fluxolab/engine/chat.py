@@ -85,7 +85,7 @@ class ChatReply:
         }
 
 
-def _upstream_message(response: httpx.Response) -> str:
+def upstream_message(response: httpx.Response) -> str:
     """Return the provider's own error message, else the start of the body, else the reason."""
     try:
         body = response.json()
@@ -186,7 +186,7 @@ def _send(
 
 def _failure(response: httpx.Response, note: str = "") -> ChatError:
     """Return the ChatError of an error answer."""
-    message = f"AI provider answered {response.status_code}: {_upstream_message(response)}{note}"
+    message = f"AI provider answered {response.status_code}: {upstream_message(response)}{note}"
     return ChatError(message, status=response.status_code)
 
 

@@ -28,7 +28,7 @@ from fluxolab.engine.registry import registry
 from fluxolab.errors import NotFound, ServiceUnavailable, ValidationFailed
 from fluxolab.executions.items import to_items
 from fluxolab.executions.runner import engine_limits
-from fluxolab.executions.services import run_services
+from fluxolab.executions.services import record_usage, run_services
 from fluxolab.extensions import db
 from fluxolab.models import NODE_TEST_FINISHED, NodeTest, utcnow
 
@@ -204,12 +204,14 @@ def run_test(test_id: uuid.UUID) -> str:
     db.session.commit()
     if claimed is None:
         return "skipped"
+    context = _context(test_id, claimed.workspace_id)
     step = engine.run_node(
         _node(claimed.node_type, claimed.request),
         list(claimed.request.get("inputData") or []),
-        _context(test_id, claimed.workspace_id),
+        context,
     )
     status = "succeeded" if step.status == "succeeded" else "failed"
+    record_usage(context.services)  # the credential's lastUsedAt, committed with the result
     _finish(test_id, status, result_of(step), ("running",))
     return status
 

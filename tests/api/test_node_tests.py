@@ -316,3 +316,25 @@ def test_broker_down_is_a_quick_503_and_the_test_is_failed(
             assert stored.result is not None
             assert stored.result["error"]["type"] == "unavailable"
         completion.hub(down).close()
+
+
+def test_a_credential_used_by_a_node_test_records_its_last_use(
+    client: FlaskClient, owner: Account
+) -> None:
+    created = client.post(
+        "/api/workflows/credentials",
+        json={"name": "api token", "type": "http-bearer", "secret": {"token": "tok-1234567890"}},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    credential_id = created.get_json()["credential"]["id"]
+    body = {
+        "nodeType": "http-request",
+        "config": {"url": "http://127.0.0.1:9/", "method": "GET"},
+        "inputData": [],
+        "credentialId": credential_id,
+    }
+    test_id = post(client, owner, body).get_json()["testId"]
+    testing.run_test(uuid.UUID(test_id))
+    detail = client.get(f"/api/credentials/{credential_id}", headers=owner.headers).get_json()
+    assert detail["credential"]["lastUsedAt"] is not None

@@ -2,8 +2,9 @@
 nowhere but the encrypted column: not in the API's answers, the execution's steps, output
 or error, the worker's log, the Redis keys and messages, or the app log.
 
-It needs a node that uses a credential in a worker process: the HTTP Request node. The
-test runs once that node is registered (``registry.get("http-request")``).
+The run's HTTP Request node sends the credential to a loopback echo server, which answers
+with a 401 quoting the Authorization header it received, so the failed step's error carries
+the secret unless it is masked.
 """
 
 from __future__ import annotations
@@ -24,15 +25,11 @@ import redis
 from flask import Flask
 from sqlalchemy import text
 
-from fluxolab.engine.registry import registry
 from fluxolab.extensions import db
 from tests.factories import make_account
 from tests.workers.conftest import WorkerProcess, wait_for_status
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.skipif(registry.get("http-request") is None, reason="needs the http-request node"),
-]
+pytestmark = pytest.mark.worker
 
 CANARY = f"canary-{uuid.uuid4().hex}"
 
