@@ -30,8 +30,14 @@ class RunEnv:
     node_states: dict[str, dict[str, Any]] = field(default_factory=dict)  # loop bookkeeping
     response: dict[str, Any] | None = None
     secrets: set[str] = field(default_factory=set)  # credential values to redact from steps
+    credential_ids: set[str] = field(default_factory=set)  # kept in a checkpoint, not values
     execution: dict[str, Any] = field(default_factory=dict)
     workflow: dict[str, Any] = field(default_factory=dict)
+
+    def remember(self, credential: Credential) -> None:
+        """Mask ``credential``'s secret values in what the run stores, from now on."""
+        self.credential_ids.add(credential.id)
+        self.secrets.update(value for value in credential.secret_values if len(value) >= 6)
 
     def __post_init__(self) -> None:
         """Derive the ``$execution`` and ``$workflow`` values from the context."""
@@ -155,7 +161,7 @@ class NodeCall:
                 f"expected {wanted}",
                 "CredentialError",
             )
-        self.env.secrets.update(value for value in found.secret_values if len(value) >= 6)
+        self.env.remember(found)
         return found
 
     def respond(self, response: dict[str, Any]) -> bool:

@@ -71,6 +71,7 @@ def snapshot(
         "nodeStates": {key: value for key, value in env.node_states.items() if value},
         "outputs": outputs,
         "response": env.response,
+        "credentials": sorted(env.credential_ids),  # ids only: the values are re-resolved
         "runs": progress.runs,
         "elapsedS": elapsed_s,
         "startedAt": progress.started_at,
@@ -97,7 +98,7 @@ def _restore_pending(graph: Graph, state: Mapping[str, Any], progress: Progress)
 
 
 def _restore_env(graph: Graph, state: Mapping[str, Any], env: RunEnv) -> None:
-    """Put loop bookkeeping, readable outputs and the response back in ``env``."""
+    """Put loop bookkeeping, readable outputs, the response and the secrets to mask back."""
     for node_id, node_state in (state.get("nodeStates") or {}).items():
         _node_index(graph, node_id)
         env.node_states[node_id] = dict(node_state)
@@ -105,6 +106,11 @@ def _restore_env(graph: Graph, state: Mapping[str, Any], env: RunEnv) -> None:
         for key in graph.output_keys[_node_index(graph, node_id)]:
             env.node_outputs[key] = list(items)
     env.response = state.get("response")
+    resolver = env.ctx.services.get("credentials")
+    for credential_id in state.get("credentials") or []:
+        found = resolver.get(str(credential_id)) if resolver is not None else None
+        if found is not None:  # items from before the pause may still carry its secret
+            env.remember(found)
 
 
 def restore(graph: Graph, raw: Mapping[str, Any], env: RunEnv) -> Progress:
