@@ -195,26 +195,49 @@ def test_aliases_and_unknown_fields_are_warnings(client: FlaskClient, viewer: Ac
     assert "Unknown field 'extra'" in validation["warnings"]
 
 
-def test_credential_is_checked_when_given(client: FlaskClient, viewer: Account) -> None:
-    """Until credentials exist in this installation the check is reported as not done."""
-    from fluxolab import models
-
-    validation = validate(
-        client,
-        viewer,
-        type="execute-workflow",
-        name="Run",
-        config={"workflowId": "x", "credentialId": "00000000-0000-0000-0000-000000000000"},
+def _credential(client: FlaskClient, account: Account, kind: str, secret: dict[str, Any]) -> str:
+    response = client.post(
+        "/api/workflows/credentials",
+        json={"name": f"cred {kind}", "type": kind, "secret": secret},
+        headers=account.headers,
     )
-    if not hasattr(models, "Credential"):
-        assert validation["isValid"] is True
-        assert validation["warnings"][-1] == (
-            "Credential '00000000-0000-0000-0000-000000000000' could not be checked"
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["credential"]["id"])
+
+
+def _http(credential_id: str) -> dict[str, Any]:
+    return {"url": "https://example.com/", "method": "GET", "credentialId": credential_id}
+
+
+def test_a_credential_of_an_accepted_type_is_valid(
+    client: FlaskClient, owner: Account, viewer: Account
+) -> None:
+    bearer = _credential(client, owner, "http-bearer", {"token": "token-123456"})
+    validation = validate(client, viewer, type="http-request", name="Call", config=_http(bearer))
+    assert validation == {"isValid": True, "errors": [], "warnings": []}
+
+
+def test_a_credential_of_another_type_is_an_error(
+    client: FlaskClient, owner: Account, viewer: Account
+) -> None:
+    ai = _credential(
+        client, owner, "openai-compatible", {"baseUrl": "https://ai.example.com", "apiKey": "k" * 8}
+    )
+    validation = validate(client, viewer, type="http-request", name="Call", config=_http(ai))
+    assert validation["isValid"] is False
+    assert validation["errors"][0].startswith(f"Credential '{ai}' is of type openai-compatible")
+
+
+def test_a_missing_or_foreign_credential_is_not_found(
+    client: FlaskClient, owner: Account, viewer: Account
+) -> None:
+    stranger = make_account()
+    foreign = _credential(client, stranger, "http-bearer", {"token": "token-123456"})
+    for credential_id in (foreign, "00000000-0000-0000-0000-000000000000"):
+        validation = validate(
+            client, viewer, type="http-request", name="Call", config=_http(credential_id)
         )
-    else:
-        assert validation["errors"] == [
-            "Credential '00000000-0000-0000-0000-000000000000' not found"
-        ]
+        assert validation["errors"] == [f"Credential '{credential_id}' not found"]
 
 
 def test_validate_needs_a_token(client: FlaskClient) -> None:
