@@ -264,21 +264,24 @@ class Stack:
 
     # --- account and workflow through the API ----------------------------------------------
 
+    def register_and_login(self, client: httpx.Client, prefix: str = "bench") -> None:
+        """Register a fresh account through the API and keep its token and workspace."""
+        email = f"{prefix}-{secrets.token_hex(4)}@example.com"
+        password = f"{secrets.token_urlsafe(16)}-Aa1!"  # the password policy's four classes
+        registered = client.post(
+            "/auth/register",
+            json={"email": email, "password": password, "displayName": "Bench"},
+        )
+        _expect(registered, 201)
+        login = client.post("/auth/login", json={"email": email, "password": password})
+        _expect(login, 200)
+        self.token = login.json()["token"]
+        self.workspace_id = login.json()["user"]["workspaceId"]
+
     def setup_account(self) -> None:
         """Register and log in, lift the plan's limits, create the workflow (all via the API)."""
-        base = f"http://{HOST}:{self.port}/api"
-        email = f"bench-{secrets.token_hex(4)}@example.com"
-        password = f"{secrets.token_urlsafe(16)}-Aa1!"  # the password policy's four classes
-        with httpx.Client(base_url=base, timeout=30) as client:
-            registered = client.post(
-                "/auth/register",
-                json={"email": email, "password": password, "displayName": "Bench"},
-            )
-            _expect(registered, 201)
-            login = client.post("/auth/login", json={"email": email, "password": password})
-            _expect(login, 200)
-            self.token = login.json()["token"]
-            self.workspace_id = login.json()["user"]["workspaceId"]
+        with httpx.Client(base_url=f"http://{HOST}:{self.port}/api", timeout=30) as client:
+            self.register_and_login(client)
             self.lift_plan_limits()
             created = client.post(
                 "/workflows",

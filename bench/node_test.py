@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -36,7 +35,6 @@ from executions import (
     ROOT,
     Request,
     Stack,
-    _expect,
     closed_loop,
     code_revision,
     log,
@@ -76,19 +74,8 @@ class NodeTestStack(Stack):
 
     def setup_account(self) -> None:
         """Register and log in through the API (node tests need no workflow and no quota)."""
-        base = f"http://{HOST}:{self.port}/api"
-        email = f"bench-nodes-{secrets.token_hex(4)}@example.com"
-        password = f"{secrets.token_urlsafe(16)}-Aa1!"  # the password policy's four classes
-        with httpx.Client(base_url=base, timeout=30) as client:
-            registered = client.post(
-                "/auth/register",
-                json={"email": email, "password": password, "displayName": "Bench"},
-            )
-            _expect(registered, 201)
-            login = client.post("/auth/login", json={"email": email, "password": password})
-            _expect(login, 200)
-            self.token = login.json()["token"]
-            self.workspace_id = login.json()["user"]["workspaceId"]
+        with httpx.Client(base_url=f"http://{HOST}:{self.port}/api", timeout=30) as client:
+            self.register_and_login(client, prefix="bench-nodes")
 
     def test_request(self) -> bytes:
         """The raw ``POST /api/workflows/nodes/test`` request of a `set` node."""

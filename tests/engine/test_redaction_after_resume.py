@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -19,31 +16,16 @@ from fluxolab.engine import Resume, RunContext, run
 from fluxolab.engine.credentials import Credential
 from tests.engine.fakes import Credentials, loopback_egress
 from tests.engine.helpers import chain, items, node
+from tests.helpers import authorization_echo
 
 TOKEN = "resume-canary-token-123456"
 BEARER = Credential("cred-1", "API", "http-bearer", {"token": TOKEN}, (TOKEN,))
 
 
-class _Echo(BaseHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        data = json.dumps({"seen": self.headers.get("Authorization")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 @pytest.fixture()
 def echo_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/echo"
-    server.shutdown()
-    server.server_close()
+    with authorization_echo(200) as url:
+        yield url
 
 
 def test_steps_after_a_resume_mask_a_secret_resolved_before_the_pause(

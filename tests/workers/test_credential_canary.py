@@ -14,10 +14,8 @@ import binascii
 import contextlib
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,6 +25,7 @@ from sqlalchemy import text
 
 from fluxolab.extensions import db
 from tests.factories import make_account
+from tests.helpers import authorization_echo
 from tests.workers.conftest import WorkerProcess, wait_for_status
 
 pytestmark = pytest.mark.worker
@@ -34,28 +33,10 @@ pytestmark = pytest.mark.worker
 CANARY = f"canary-{uuid.uuid4().hex}"
 
 
-class _Echo(BaseHTTPRequestHandler):
-    """Answers 401 with the request's Authorization header in the body."""
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        data = json.dumps({"rejected": self.headers.get("Authorization")}).encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 @pytest.fixture()
 def echo_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/echo"
-    server.shutdown()
-    server.server_close()
+    with authorization_echo(401) as url:
+        yield url
 
 
 def _bodies(value: Any) -> Iterator[bytes]:
