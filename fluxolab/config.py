@@ -155,6 +155,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "JWT_TOKEN_LOCATION": ["headers"],
         "CREDENTIALS_ENCRYPTION_KEYS": _secret("CREDENTIALS_ENCRYPTION_KEYS", mode, local),
+        # keys the lookup hash of webhook and form tokens; empty: derived from JWT_SECRET_KEY
+        "TRIGGER_TOKEN_KEY": env_str("TRIGGER_TOKEN_KEY"),
         "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
         "CORS_ORIGINS": env_list("CORS_ORIGINS"),
         "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),

@@ -106,6 +106,9 @@ def create_execution(
     parent_id: uuid.UUID | None = None,
     depth: int = 0,
     publish_now: bool = True,
+    trigger_node_id: str | None = None,
+    request_hash: str | None = None,
+    charge: bool = True,
 ) -> Execution:
     """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
 
@@ -113,7 +116,10 @@ def create_execution(
     it cannot run (naming the nodes at fault), ``PlanLimitExceeded`` over the plan quota,
     ``NotFound`` for a missing workflow. The request's hot path: three statements. A
     sub-execution names its ``parent_id`` and ``depth``; ``publish_now=False`` leaves the
-    run to the caller (an inline sub-execution).
+    run to the caller (an inline sub-execution). ``trigger_node_id`` names the trigger node
+    that starts the run (default: the first trigger); ``request_hash`` is stored with an
+    ``idempotency_key`` so a reuse of the key with another request can be told apart;
+    ``charge=False`` does not count the run in the plan quota (webhook tests).
     """
     target = (
         db.session.connection()
@@ -130,7 +136,8 @@ def create_execution(
         raise ValidationFailed(
             f"O workflow nao pode ser executado: {issues[0]}", errors={"definition": issues}
         )
-    _charge_quota(workspace_id, period_start, limit)
+    if charge:
+        _charge_quota(workspace_id, period_start, limit)
     now = utcnow()
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -144,6 +151,8 @@ def create_execution(
         "input_items": items,
         "retry_of_id": retry_of,
         "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "trigger_node_id": trigger_node_id,
         "parent_execution_id": parent_id,
         "depth": depth,
         "created_by": user_id,

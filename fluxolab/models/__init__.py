@@ -8,11 +8,13 @@ from fluxolab.models.execution import (
     EXECUTION_STATUSES,
     FINISHED_STATUSES,
     SUBWORKFLOW_MODE,
+    TRIGGER_MODES,
     Execution,
     ExecutionStep,
 )
 from fluxolab.models.identity import AuthSession, PasswordResetRequest, RefreshToken, User
 from fluxolab.models.node_test import NODE_TEST_FINISHED, NODE_TEST_STATUSES, NodeTest
+from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
     ROLES,
@@ -24,13 +26,17 @@ from fluxolab.models.workspace import (
 )
 
 __all__ = [
+    "AUTH_MODES",
     "EXECUTION_MODES",
     "EXECUTION_STATUSES",
     "FINISHED_STATUSES",
     "NODE_TEST_FINISHED",
     "NODE_TEST_STATUSES",
+    "RESPONSE_MODES",
     "ROLES",
     "SUBWORKFLOW_MODE",
+    "TRIGGER_KINDS",
+    "TRIGGER_MODES",
     "WORKFLOW_STATUSES",
     "AuthSession",
     "Base",
@@ -45,6 +51,8 @@ __all__ = [
     "Plan",
     "RefreshToken",
     "User",
+    "Webhook",
+    "WebhookLog",
     "Workflow",
     "WorkflowVersion",
     "Workspace",

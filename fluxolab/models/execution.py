@@ -21,7 +21,18 @@ EXECUTION_STATUSES = (
     "timed_out",
 )
 FINISHED_STATUSES = ("succeeded", "failed", "canceled", "timed_out")
-EXECUTION_MODES = ("manual", "webhook", "schedule", "form", "retry", "test", "subworkflow")
+EXECUTION_MODES = (
+    "manual",
+    "webhook",
+    "schedule",
+    "form",
+    "error",
+    "retry",
+    "test",
+    "subworkflow",
+)
+# Modes started by a trigger outside the editor (they count as production runs)
+TRIGGER_MODES = ("webhook", "schedule", "form", "error")
 # A run started by an Execute Workflow node; ``parent_execution_id`` names the run that started it.
 SUBWORKFLOW_MODE = "subworkflow"
 
@@ -61,6 +72,9 @@ class Execution(IdMixin, Base):
         ForeignKey("executions.id", ondelete="SET NULL")
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # sha256 of the request an idempotency key was first used with (a reuse with another
+    # body is a conflict)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     parent_execution_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("executions.id", ondelete="SET NULL")
     )

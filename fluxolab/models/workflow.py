@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluxolab.models.base import Base, IdMixin, TimestampMixin
@@ -31,6 +31,10 @@ class Workflow(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
     execution_count: Mapped[int] = mapped_column(default=0)
     last_executed_at: Mapped[datetime | None]
+    # the workflow started (mode ``error``) when a production run of this one fails
+    error_workflow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="SET NULL")
+    )
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -42,6 +46,12 @@ class Workflow(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_workflows_workspace_id_updated_at", "workspace_id", "updated_at"),
         Index("ix_workflows_workspace_id_status", "workspace_id", "status"),
+        Index(
+            "ix_workflows_error_workflow_id",
+            "error_workflow_id",
+            postgresql_where=text("error_workflow_id IS NOT NULL"),
+            sqlite_where=text("error_workflow_id IS NOT NULL"),
+        ),
     )
 
     @property

@@ -24,6 +24,7 @@ from fluxolab.engine import validate_definition
 from fluxolab.errors import Conflict, NotFound, PlanLimitExceeded, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.models import Plan, User, Workflow, WorkflowVersion, Workspace, utcnow
+from fluxolab.triggers import sync as triggers
 
 EMPTY_DEFINITION: dict[str, Any] = {"nodes": [], "connections": []}
 COPY_SUFFIX = " (copy)"
@@ -256,6 +257,7 @@ def update_workflow(
         if key in changes:
             setattr(workflow, key, changes[key])
     workflow.updated_by = user_id
+    triggers.sync_workflow(workflow, definition, user_id)
     db.session.commit()
     return WorkflowDetail(workflow, definition)
 
@@ -268,6 +270,7 @@ def delete_workflow(
     workflow.deleted_at = utcnow()
     workflow.status = "inactive"
     workflow.updated_by = user_id
+    triggers.sync_workflow(workflow, current_version(workflow).definition, user_id)
     db.session.commit()
 
 
@@ -276,10 +279,12 @@ def set_active(
 ) -> Workflow:
     """Activate (only a runnable definition, else ``ValidationFailed``) or deactivate."""
     workflow = get_workflow(workspace_id, workflow_id, for_update=True)
+    definition = current_version(workflow).definition
     if active:
-        _require_runnable(current_version(workflow).definition, "Nao e possivel ativar")
+        _require_runnable(definition, "Nao e possivel ativar")
     workflow.status = "active" if active else "inactive"
     workflow.updated_by = user_id
+    triggers.sync_workflow(workflow, definition, user_id)
     db.session.commit()
     return workflow
 

@@ -13,6 +13,10 @@ from fluxolab.engine.schemas import array_of, choice, obj, prop
 from fluxolab.engine.timeutil import timezone_issues
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
+# contract 8.2's four, plus Standard Webhooks signatures
+WEBHOOK_AUTH_MODES = ("none", "basic", "bearer", "api-key", "hmac")
+# contract 8.2's modes, ``via_node``, and the engine's aliases (contract 8.4)
+RESPOND_MODES = ("immediately", "when_complete", "via_node", "never", "immediate", "on_last_node")
 
 
 def emit_input(call: NodeCall) -> Outputs:
@@ -54,15 +58,19 @@ WEBHOOK = NodeType(
         {
             "path": prop("string", "Path", default=""),
             "method": choice("HTTP method", HTTP_METHODS, "POST"),
-            "authentication": choice(
-                "Authentication", ["none", "basic", "bearer", "api-key"], "none"
+            "methods": array_of(
+                "Allowed methods (overrides the method)",
+                {"type": "string", "enum": list(HTTP_METHODS)},
+                uniqueItems=True,
             ),
-            "respondMode": choice(
-                "Respond", ["immediately", "when_complete", "via_node", "never"], "immediately"
-            ),
+            "authentication": choice("Authentication", WEBHOOK_AUTH_MODES, "none"),
+            "credentialId": prop(["string", "null"], "Credential"),
+            "headerName": prop("string", "Header name (api-key)", default="X-API-Key"),
+            "respondMode": choice("Respond", RESPOND_MODES, "immediately"),
         },
         required=["path", "method"],
     ),
+    credential_types=("http-basic", "http-bearer", "http-header", "webhook-hmac"),
     inputs=(),
     is_trigger=True,
 )

@@ -1,0 +1,1 @@
+"""Schedule triggers: beat fires each active schedule exactly once per due time."""
