@@ -26,7 +26,9 @@ class Webhook(IdMixin, TimestampMixin, Base):
 
     A row made from a workflow's trigger node names it in ``node_id`` (one row per node);
     rows created through ``POST /api/webhooks`` have none. Auth secrets are never stored
-    here: ``credential_id`` names the credential that holds them.
+    here: ``credential_id`` names the credential that holds them (``basic``: http-basic,
+    ``bearer``: http-bearer, ``api-key``: http-header, whose name is the header to send,
+    ``hmac``: webhook-hmac).
     """
 
     __tablename__ = "webhooks"
@@ -43,8 +45,6 @@ class Webhook(IdMixin, TimestampMixin, Base):
     credential_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("credentials.id", ondelete="SET NULL")
     )
-    # the header that carries the secret in ``api-key`` mode
-    auth_header: Mapped[str | None] = mapped_column(String(128))
     response_mode: Mapped[str] = mapped_column(String(16), default="immediately")
     # calls per minute for this webhook; None: the server default
     rate_limit_per_minute: Mapped[int | None]

@@ -31,7 +31,6 @@ from fluxolab.triggers import tokens
 TOKEN_KINDS = ("webhook", "form")
 # the webhook node's ``respondMode`` aliases (contract 8.4's engine names)
 RESPONSE_MODE_ALIASES = {"immediate": "immediately", "on_last_node": "when_complete"}
-DEFAULT_API_KEY_HEADER = "X-API-Key"
 
 
 def trigger_nodes(definition: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
@@ -71,11 +70,6 @@ def webhook_fields(node: Mapping[str, Any]) -> dict[str, Any]:
         "methods": allowed,
         "auth_mode": auth,
         "credential_id": _credential_id(params.get("credentialId")),
-        "auth_header": (
-            str(params.get("headerName") or DEFAULT_API_KEY_HEADER)[:128]
-            if auth == "api-key"
-            else None
-        ),
         "response_mode": RESPONSE_MODE_ALIASES.get(mode, mode),
     }
 

@@ -32,7 +32,6 @@ def upgrade():
         ),
         sa.Column("auth_mode", sa.String(length=16), nullable=False),
         sa.Column("credential_id", sa.Uuid(), nullable=True),
-        sa.Column("auth_header", sa.String(length=128), nullable=True),
         sa.Column("response_mode", sa.String(length=16), nullable=False),
         sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
         sa.Column("max_body_bytes", sa.Integer(), nullable=True),

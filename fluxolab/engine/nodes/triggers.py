@@ -65,7 +65,6 @@ WEBHOOK = NodeType(
             ),
             "authentication": choice("Authentication", WEBHOOK_AUTH_MODES, "none"),
             "credentialId": prop(["string", "null"], "Credential"),
-            "headerName": prop("string", "Header name (api-key)", default="X-API-Key"),
             "respondMode": choice("Respond", RESPOND_MODES, "immediately"),
         },
         required=["path", "method"],
