@@ -1,4 +1,4 @@
-"""Activating, editing, deactivating and deleting a workflow keeps its webhook and form rows in step."""
+"""Activating, editing, deactivating and deleting a workflow keeps its trigger rows in step."""
 
 from __future__ import annotations
 
