@@ -157,6 +157,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CREDENTIALS_ENCRYPTION_KEYS": _secret("CREDENTIALS_ENCRYPTION_KEYS", mode, local),
         # keys the lookup hash of webhook and form tokens; empty: derived from JWT_SECRET_KEY
         "TRIGGER_TOKEN_KEY": env_str("TRIGGER_TOKEN_KEY"),
+        # what webhook and form callers see (https://flows.example.com); empty: the request's host
+        "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
         "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
         "CORS_ORIGINS": env_list("CORS_ORIGINS"),
         "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),
