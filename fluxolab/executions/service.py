@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,6 +110,8 @@ def create_execution(
     trigger_node_id: str | None = None,
     request_hash: str | None = None,
     charge: bool = True,
+    execution_id: uuid.UUID | None = None,
+    before_commit: Callable[[uuid.UUID], None] | None = None,
 ) -> Execution:
     """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
 
@@ -120,6 +123,8 @@ def create_execution(
     that starts the run (default: the first trigger); ``request_hash`` is stored with an
     ``idempotency_key`` so a reuse of the key with another request can be told apart;
     ``charge=False`` does not count the run in the plan quota (webhook tests).
+    ``before_commit(execution_id)`` writes more rows in the same transaction (the call log
+    of a webhook or form); ``execution_id`` picks the new row's id.
     """
     target = (
         db.session.connection()
@@ -140,7 +145,7 @@ def create_execution(
         _charge_quota(workspace_id, period_start, limit)
     now = utcnow()
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": execution_id or uuid.uuid4(),
         "workspace_id": workspace_id,
         "workflow_id": workflow_id,
         "workflow_version_id": version_id,
@@ -163,6 +168,8 @@ def create_execution(
     }
     try:
         db.session.connection().execute(_INSERT, values)
+        if before_commit is not None:
+            before_commit(values["id"])
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

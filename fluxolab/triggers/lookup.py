@@ -1,0 +1,81 @@
+"""Find the live trigger (webhook or form) behind a public token: one indexed query.
+
+A token answers only while its row is enabled and its workflow is active and not deleted;
+anything else (unknown, disabled, rotated away, malformed) is the same ``None``, so a
+caller cannot tell which one it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+
+from fluxolab.extensions import db
+from fluxolab.models import Webhook, Workflow
+from fluxolab.triggers import tokens
+
+
+@dataclass(frozen=True)
+class ActiveTrigger:
+    """What the intake needs of a webhook or form row (read once per call)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    workflow_id: uuid.UUID
+    workflow_name: str
+    kind: str
+    node_id: str | None
+    name: str
+    path: str
+    methods: tuple[str, ...]
+    auth_mode: str
+    credential_id: uuid.UUID | None
+    response_mode: str
+    rate_limit_per_minute: int | None
+    max_body_bytes: int | None
+    content_types: tuple[str, ...]
+
+
+_FIND = (
+    select(
+        Webhook.id,
+        Webhook.workspace_id,
+        Webhook.workflow_id,
+        Workflow.name,
+        Webhook.kind,
+        Webhook.node_id,
+        Webhook.name,
+        Webhook.path,
+        Webhook.methods,
+        Webhook.auth_mode,
+        Webhook.credential_id,
+        Webhook.response_mode,
+        Webhook.rate_limit_per_minute,
+        Webhook.max_body_bytes,
+        Webhook.content_types,
+    )
+    .join(Workflow, Workflow.id == Webhook.workflow_id)
+    .where(
+        Webhook.token_hash == bindparam("token_hash"),
+        Webhook.kind == bindparam("kind"),
+        Webhook.is_active.is_(True),
+        Workflow.status == "active",
+        Workflow.deleted_at.is_(None),
+    )
+)
+
+
+def find_active(token: str, kind: str) -> ActiveTrigger | None:
+    """Return the enabled ``kind`` trigger of an active workflow behind ``token``, else None."""
+    if not tokens.well_formed(token):
+        return None
+    params = {"token_hash": tokens.token_hash(token), "kind": kind}
+    row = db.session.execute(_FIND, params).first()
+    if row is None:
+        return None
+    values = list(row)
+    values[8] = tuple(values[8] or ())
+    values[14] = tuple(values[14] or ())
+    return ActiveTrigger(*values)
