@@ -45,9 +45,10 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import redis
 from flask import Flask, current_app
@@ -408,3 +409,28 @@ def registered(key: str) -> Iterator[Waiter | None]:
     finally:
         if waiter is not None:
             waiter.close()
+
+
+T = TypeVar("T")
+
+
+def wait_for(waiter: Waiter, wait_s: float, read: Callable[[], T], done: Callable[[T], bool]) -> T:
+    """Sleep on ``waiter``, then ``read()``, until ``done(value)`` or ``wait_s`` passed.
+
+    The waiter was registered before the work was published, so the first sleep cannot
+    miss the signal; a wake-up without a result (the listener reconnected) reads and sleeps
+    again. ``Waiter.wait`` clears the signal before the read, so one that comes between
+    the read and the next sleep ends that sleep at once. The caller gives its database
+    connection back before calling, and ``read`` gives it back after each read.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        waiter.wait(deadline - time.monotonic())
+        value = read()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+
+
+def execution_key(execution_id: object) -> str:
+    """The key of an execution's signal: sent when it records a webhook answer or ends."""
+    return f"execution:{execution_id}"

@@ -199,6 +199,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(execution_settings())
     config.update(node_test_settings())
+    config.update(webhook_settings())
     config.update(overrides)
     _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
@@ -238,4 +239,19 @@ def node_test_settings() -> dict[str, Any]:
         "NODE_TEST_RESULT_TTL_SECONDS": env_int("NODE_TEST_RESULT_TTL_SECONDS", 3600),
         "NODE_TEST_RATE_LIMIT": env_str("NODE_TEST_RATE_LIMIT", "60 per minute"),
         "MAX_WAITERS_PER_PROCESS": env_int("MAX_WAITERS_PER_PROCESS", 2),
+    }
+
+
+def webhook_settings() -> dict[str, Any]:
+    """The public webhook intake: limits, waits and signature tolerance."""
+    return {
+        # calls per minute per webhook (a webhook's own setting overrides it) and per source IP
+        "WEBHOOK_RATE_LIMIT_PER_MINUTE": env_int("WEBHOOK_RATE_LIMIT_PER_MINUTE", 6000),
+        "WEBHOOK_IP_RATE_LIMIT_PER_MINUTE": env_int("WEBHOOK_IP_RATE_LIMIT_PER_MINUTE", 6000),
+        # how long ``when_complete`` and ``via_node`` calls wait before answering 202
+        "WEBHOOK_WAIT_SECONDS": env_float("WEBHOOK_WAIT_SECONDS", 30.0),
+        # Standard Webhooks: how far webhook-timestamp may be from the server's clock
+        "WEBHOOK_SIGNATURE_TOLERANCE_SECONDS": env_int("WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", 300),
+        # characters of a call's body kept in its log row
+        "WEBHOOK_LOG_BODY_CHARS": env_int("WEBHOOK_LOG_BODY_CHARS", 8192),
     }

@@ -14,6 +14,7 @@ The tree (HTTP status, ``code``)::
     ├── PlanLimitExceeded            402 plan_limit_exceeded
     ├── Forbidden                    403 forbidden
     ├── NotFound                     404 not_found
+    ├── MethodNotAllowed             405 method_not_allowed (Allow header)
     ├── Conflict                     409 conflict
     ├── PayloadTooLarge              413 payload_too_large
     ├── UriTooLong                   414 uri_too_long
@@ -83,6 +84,17 @@ class Forbidden(FluxoError):
 
 class NotFound(FluxoError):
     status, code, default_message = 404, "not_found", "Recurso nao encontrado."
+
+
+class MethodNotAllowed(FluxoError):
+    status, code, default_message = 405, "method_not_allowed", "Metodo nao permitido."
+
+    def __init__(self, message: str | None = None, *, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)} if self.allow else {}
 
 
 class Conflict(FluxoError):

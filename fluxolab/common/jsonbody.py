@@ -196,13 +196,25 @@ def _check_content_type(data: bytes) -> None:
         )
 
 
+def takes_raw_body(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that reads and checks its body itself (public webhooks: any content)."""
+    view.takes_raw_body = True  # type: ignore[attr-defined]
+    return view
+
+
+def _takes_raw_body() -> bool:
+    rule = request.url_rule
+    view = current_app.view_functions.get(rule.endpoint) if rule else None
+    return bool(getattr(view, "takes_raw_body", False))
+
+
 def check_json_body() -> None:
     """``before_request`` hook: answer 415/400 for a body the operation cannot read (see above).
 
     Depth is bounded by ``MAX_JSON_DEPTH``; NaN/Infinity are not JSON though Python's parser
     accepts them; PostgreSQL text cannot store the NUL character.
     """
-    if request.method in _BODYLESS_METHODS:
+    if request.method in _BODYLESS_METHODS or _takes_raw_body():
         return
     data = request.get_data(cache=True)
     _check_content_type(data)

@@ -176,6 +176,15 @@ TYPES: dict[str, CredentialType] = {
             ),
         ),
         CredentialType(
+            "webhook-hmac",
+            "Webhook signing secrets (Standard Webhooks)",
+            _schema(
+                ["secret"],
+                secret={**_SECRET, "minLength": 16},
+                previousSecret={**_SECRET, "minLength": 16},
+            ),
+        ),
+        CredentialType(
             "api-key-query",
             "API key in the query string",
             _schema(["name", "value"], name=_TEXT, value=_SECRET, testUrl=_TEST_URL),

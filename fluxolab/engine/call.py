@@ -13,6 +13,7 @@ from fluxolab.engine.context import Item, RunContext
 from fluxolab.engine.credentials import Credential
 from fluxolab.engine.errors import NodeError
 from fluxolab.engine.expressions import ExpressionError, ExpressionScope, evaluate, render
+from fluxolab.engine.redaction import redact
 
 if TYPE_CHECKING:
     from fluxolab.engine.spec import CompiledNode
@@ -169,4 +170,6 @@ class NodeCall:
         if self.env.response is not None:
             return False
         self.env.response = response
+        if self.ctx.on_response is not None:
+            self.ctx.on_response(redact(response, self.env.secrets))
         return True

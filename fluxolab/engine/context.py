@@ -69,6 +69,8 @@ class RunContext:
     sleep: Callable[[float], None] = time.sleep
     should_cancel: Callable[[], bool] = never_cancel
     on_checkpoint: Callable[[Checkpoint], None] | None = None
+    # told the moment a Respond to Webhook node records the answer (secrets redacted)
+    on_response: Callable[[dict[str, Any]], None] | None = None
     services: Mapping[str, Any] = field(default_factory=dict)
     # Exceptions that must escape ``run`` untouched (e.g. the worker's soft time limit)
     fatal: tuple[type[BaseException], ...] = ()

@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from fluxolab import dispatch, engine
+from fluxolab import completion, dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
 from fluxolab.executions import heartbeat
@@ -41,6 +41,8 @@ from fluxolab.models import (
 )
 
 log = logging.getLogger(__name__)
+# modes whose caller may be waiting for the run's answer (webhooks and forms, webhook tests)
+ANSWERED_MODES = ("webhook", "form", "test")
 
 
 @lru_cache(maxsize=512)
@@ -178,6 +180,7 @@ def _run_context(
         should_cancel=lease,
         fatal=(SoftTimeLimitExceeded,),
         on_checkpoint=_checkpointer(execution, writer),
+        on_response=_responder(execution) if execution.mode in ANSWERED_MODES else None,
         services=run_services(
             execution.workspace_id, execution_id=execution.id, depth=execution.depth
         ),
@@ -200,6 +203,23 @@ def _checkpointer(
         db.session.commit()
 
     return save
+
+
+def _responder(execution: ClaimedExecution) -> Callable[[dict[str, Any]], None]:
+    """Store a Respond to Webhook answer at once and wake the caller waiting for it.
+
+    The run goes on; a run taken over meanwhile stores nothing (the new owner answers).
+    """
+
+    def answer(response: dict[str, Any]) -> None:
+        params = {"execution_id": execution.id, "token": execution.token}
+        if set_values(OWNED, {"response": response}, params) != 1:
+            db.session.rollback()
+            return
+        db.session.commit()
+        completion.notify(completion.execution_key(execution.id))
+
+    return answer
 
 
 def _final_values(claimed: Claim, result: engine.RunResult, seq: int) -> dict[str, Any]:
@@ -259,6 +279,8 @@ def _finish(
         return False
     waiting = deferred_runs(execution.workspace_id) if deferred else []
     db.session.commit()
+    if execution.mode in ANSWERED_MODES and result.status != "waiting":
+        completion.notify(completion.execution_key(execution.id))
     for execution_id in waiting:
         dispatch.send("executions.run", str(execution_id))
     return True
@@ -298,4 +320,5 @@ def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) 
     ).scalar_one_or_none()
     db.session.commit()
     if workspace_id is not None:
+        completion.notify(completion.execution_key(execution_id))
         wake_deferred(workspace_id)

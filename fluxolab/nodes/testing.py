@@ -12,7 +12,6 @@ and fails tests no worker finished in time.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -157,21 +156,15 @@ def _read(test_id: uuid.UUID) -> TestView:
 
 
 def _wait(test_id: uuid.UUID, waiter: completion.Waiter, wait_s: float) -> TestView:
-    """Sleep on the waiter, then re-read the row, until it finished or ``wait_s`` passed.
-
-    The waiter was registered before the task was published, so the first sleep cannot miss
-    the signal; a wake-up without a result (the listener reconnected) reads and sleeps
-    again. ``Waiter.wait`` clears the signal before the read, so one that comes between
-    the read and the next sleep ends that sleep at once. No connection is held meanwhile.
-    """
-    deadline = time.monotonic() + wait_s
+    """Wait (bounded, holding no connection) until the test finished or ``wait_s`` passed."""
     db.session.close()  # give the connection back before waiting
-    while True:
-        waiter.wait(deadline - time.monotonic())
+
+    def read() -> TestView:
         view = _read(test_id)
         db.session.close()
-        if view.finished or time.monotonic() >= deadline:
-            return view
+        return view
+
+    return completion.wait_for(waiter, wait_s, read, lambda view: view.finished)
 
 
 def get_test(workspace_id: uuid.UUID, user_id: uuid.UUID, test_id: uuid.UUID) -> TestView:

@@ -105,15 +105,17 @@ def start(
     idempotency_key: str | None = None,
     request_hash: str | None = None,
     charge: bool = True,
+    execution_id: uuid.UUID | None = None,
 ) -> Started:
     """Store the call's log row and a ``queued`` run of ``trigger``'s workflow, then publish.
 
     ``answer(execution_id)`` builds the response body the log records. A repeated
     ``idempotency_key`` (scoped to the trigger) returns the first run, logged as a call of
-    its own; the same key with another ``request_hash`` raises ``Conflict``. Raises what
+    its own; the same key with another ``request_hash`` raises ``Conflict``. ``execution_id``
+    picks the new run's id (a caller that waits for it registers before the publish). Raises what
     ``create_execution`` raises (plan quota, a workflow that cannot run).
     """
-    execution_id = uuid.uuid4()
+    execution_id = execution_id or uuid.uuid4()
     row_holder: dict[str, Any] = {}
 
     def write_log(new_id: uuid.UUID) -> None:
