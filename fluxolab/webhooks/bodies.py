@@ -183,7 +183,7 @@ def redact_headers(
     shown: dict[str, str] = {}
     for name, value in headers.items():
         lower = name.lower()
-        secret = lower in hidden or _SENSITIVE.search(lower)
+        secret = bool(lower in hidden or _SENSITIVE.search(lower))
         secret = secret or any(text in value for text in secrets)
         shown[lower] = REDACTED if secret else value
     return shown

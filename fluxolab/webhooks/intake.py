@@ -207,10 +207,13 @@ def _log(call: Call, headers: dict[str, str], text: str | None) -> starts.CallLo
 def receive(trigger: ActiveTrigger, call: Call) -> answers.Reply:
     """Check, persist and answer one call of a resolved webhook (see the module doc)."""
     secret = credential_secret(trigger) if trigger.auth_mode != "none" else None
-    hidden = (str(secret["name"]),) if trigger.auth_mode == "api-key" and secret else ()
-    values = tuple(v for v in (secret or {}).values() if isinstance(v, str) and len(v) >= 6)
-    if trigger.auth_mode == "api-key":
-        values = tuple(v for v in values if v.lower() != hidden[0].lower())
+    header = str(secret.get("name") or "") if trigger.auth_mode == "api-key" and secret else ""
+    hidden = (header,) if header else ()
+    values = tuple(
+        v
+        for name, v in (secret or {}).items()
+        if isinstance(v, str) and len(v) >= 6 and not (header and name == "name")
+    )
     headers = bodies.redact_headers(call.headers, hidden, values)
     try:
         parsed = _check(trigger, call, secret)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fluxolab.extensions import db
 from fluxolab.models import Execution, Webhook, WebhookLog
