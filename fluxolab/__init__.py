@@ -62,6 +62,12 @@ def _init_extensions(app: Flask) -> None:
 
     # Every JSON column, on both databases, stores NUL and lone surrogates as U+FFFD.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("json_serializer", storable_json)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # a database that does not answer is a 503 within seconds, not a hung request
+        timeout = int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault(
+            "connect_args", {"connect_timeout": timeout}
+        )
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -146,6 +146,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "pool_recycle": env_int("DATABASE_POOL_RECYCLE_SECONDS", 1800),
         },
         "SQLALCHEMY_RECORD_QUERIES": False,
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3),
         "JWT_SECRET_KEY": _secret("JWT_SECRET_KEY", mode, local),
         "JWT_ALGORITHM": "HS256",
         "JWT_DECODE_ALGORITHMS": ["HS256"],

@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fluxolab.common.jsonbody import takes_raw_body
+from fluxolab.common.security import public
 from fluxolab.engine.nodes.triggers import HTTP_METHODS
 from fluxolab.extensions import client_ip
 from fluxolab.webhooks import intake
@@ -77,7 +78,8 @@ def respond(reply: Reply) -> Response:
 
 
 @blp.route("/<string:token>", methods=list(HTTP_METHODS))
-@blp.doc(security=[], summary="Call a webhook (starts its workflow)")
+@blp.doc(summary="Call a webhook (starts its workflow)")
+@public
 @takes_raw_body
 def execute(token: str) -> Response:
     """Call a webhook: start its workflow with this request
@@ -96,7 +98,8 @@ def execute(token: str) -> Response:
 
 
 @blp.route("/<string:token>/executions/<uuid:execution_id>", methods=["GET"])
-@blp.doc(security=[], summary="Poll the run a webhook call started")
+@blp.doc(summary="Poll the run a webhook call started")
+@public
 @takes_raw_body
 def execution_status(token: str, execution_id: uuid.UUID) -> Response:
     """Poll the run a webhook call started

@@ -24,7 +24,13 @@ SET_NODE = {
     "id": "set",
     "type": "set",
     "name": "Shape",
-    "params": {"fields": [{"name": "total", "value": "{{ $json.body.n * 2 }}"}]},
+    "params": {
+        "fields": [
+            {"name": "total", "value": "{{ $json.body.n * 2 }}"},
+            {"name": "note", "value": "{{ $json.body.note }}"},
+            {"name": "proto", "value": "{{ $json.body.payload }}"},
+        ]
+    },
 }
 RESPOND = {
     "id": "respond",
@@ -95,10 +101,14 @@ def test_when_complete_answers_the_last_nodes_items(
     flow = hook_flow({"respondMode": "on_last_node"}, tail=[SET_NODE])
     _, token = active_hook(api, owner, flow)
     _timed(api, token, {"n": 1})  # the worker's first task imports and connects
-    response, elapsed = _timed(api, token, {"n": 21})
+    payload = {"n": 21, "note": "{{ 7 * 6 }}", "payload": {"__proto__": {"polluted": 1}}}
+    response, elapsed = _timed(api, token, payload)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "completed" and body["data"][0]["total"] == 42
+    # the payload is data: expressions inside it come out as the text they were
+    assert body["data"][0]["note"] == "{{ 7 * 6 }}"
+    assert body["data"][0]["proto"] == {"__proto__": {"polluted": 1}}
     assert elapsed < 5, "woken by the completion signal"
 
 
