@@ -243,10 +243,19 @@ def show_form(token: str) -> Response:
 
 
 def _same_origin() -> bool:
-    """Tell whether an ``Origin`` header, when the browser sent one, is this host's."""
+    """Tell whether the browser says the post came from this site (when it says anything).
+
+    ``Sec-Fetch-Site`` is what current browsers send on every request; ``Origin`` is checked
+    when it names a site. The page's ``Referrer-Policy: no-referrer`` makes browsers send
+    ``Origin: null`` for its own posts, so ``null`` is not taken as cross-site: the signed
+    token and the SameSite cookie decide then.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in {"same-origin", "none"}:
+        return False
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin is None
+    if origin is None or origin == "null":
+        return True
     return origin.rstrip("/") in {request.host_url.rstrip("/"), urls.base_url()}
 
 

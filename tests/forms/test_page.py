@@ -116,7 +116,9 @@ def test_valid_submission_thanks_and_starts_one_form_execution(
     client: FlaskClient, live_form: LiveForm
 ) -> None:
     token = csrf_of(client.get(live_form.page))
-    response = client.post(live_form.page, data={**VALID, csrf.FIELD: token})
+    # what a browser sends for the page's own post under Referrer-Policy: no-referrer
+    browser = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(live_form.page, data={**VALID, csrf.FIELD: token}, headers=browser)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "Obrigado!" in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
@@ -178,6 +180,11 @@ def test_posts_without_a_valid_csrf_token_and_cookie_are_refused(
             data={**VALID, csrf.FIELD: token},
             headers={"Origin": "https://evil.example"},
         ),
+        client.post(  # what browsers say of a cross-site post whatever its Origin
+            live_form.page,
+            data={**VALID, csrf.FIELD: token},
+            headers={"Sec-Fetch-Site": "cross-site", "Origin": "null"},
+        ),
     ]
     client.delete_cookie(csrf.COOKIE, path=live_form.page)
     refused.append(client.post(live_form.page, data={**VALID, csrf.FIELD: token}))  # no cookie
@@ -186,7 +193,7 @@ def test_posts_without_a_valid_csrf_token_and_cookie_are_refused(
         assert response.mimetype == "text/html"
         assert "A página expirou" in response.get_data(as_text=True)
     assert executions_of(live_form.workflow_id) == []
-    assert [log.response_status for log in logs_of(live_form)] == [403] * 5
+    assert [log.response_status for log in logs_of(live_form)] == [403] * 6
 
 
 def test_csrf_tokens_are_bound_to_their_form_and_expire(
