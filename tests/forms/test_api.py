@@ -243,3 +243,23 @@ def test_submissions_are_rate_limited_per_ip_and_per_form(
         assert_envelope(client.post(live.api, json=VALID, environ_base=third_ip), 429)
         assert len(executions_of(live.workflow_id)) == 4
         assert len(logs_of(live)) == 4  # the refused calls wrote nothing
+
+
+def test_the_html_page_is_throttled_with_an_html_429(
+    app: Flask, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    config: dict[str, Any] = {
+        **make_test_config(database_url, redis_url, tmp_path),
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "FORM_IP_RATE_LIMIT": "1 per minute",
+    }
+    with fresh_app(config, share_db_with=app) as limited, limited.app_context():
+        client = limited.test_client()
+        live = make_live_form(client)
+        assert client.post(live.page, data={"name": "Ana"}).status_code == 403  # no CSRF token
+        refused = client.post(live.page, data={"name": "Ana"})
+        assert refused.status_code == 429 and refused.mimetype == "text/html"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "Muitos envios" in refused.get_data(as_text=True)
+        assert len(logs_of(live)) == 1

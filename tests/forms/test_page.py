@@ -216,3 +216,15 @@ def test_csrf_tokens_are_bound_to_their_form_and_expire(
     assert expired.status_code == 403
     assert client.post(live_form.page, data={**VALID, csrf.FIELD: genuine}).status_code == 200
     assert len(executions_of(live_form.workflow_id)) == 1
+
+
+def test_oversized_and_throttled_posts_answer_html(
+    client: FlaskClient, app: Flask, live_form: LiveForm
+) -> None:
+    token = csrf_of(client.get(live_form.page))
+    big = {**VALID, "message": "x" * app.config["FORM_MAX_BODY_BYTES"], csrf.FIELD: token}
+    response = client.post(live_form.page, data=big)
+    assert response.status_code == 413 and response.mimetype == "text/html"
+    assert "O envio é grande demais." in response.get_data(as_text=True)
+    assert [log.response_status for log in logs_of(live_form)] == [413]
+    assert executions_of(live_form.workflow_id) == []
