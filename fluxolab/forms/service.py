@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fluxolab.errors import NotFound, ValidationFailed
+from fluxolab.errors import NotFound, PlanLimitExceeded, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.forms import texts
 from fluxolab.forms.validation import Field, Outcome, parse_fields, validate
@@ -139,11 +139,6 @@ def item(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def check(form: Form, submitted: Mapping[str, Any], *, html: bool) -> Outcome:
-    """Validate a submission against the form's fields."""
-    return validate(form.fields, submitted, html=html)
-
-
 def submit(
     form: Form,
     submitted: Mapping[str, Any],
@@ -157,23 +152,25 @@ def submit(
     A repeated ``idempotency_key`` with the same values returns the first run; with other
     values it raises ``Conflict``. Plan quota and workflow errors pass through.
     """
-    outcome = check(form, submitted, html=html)
+    outcome = validate(form.fields, submitted, html=html)
     if not outcome.ok:
-        errors = texts.problem_messages(outcome.errors, form.limits, "api")
-        starts.record(
-            form.trigger,
-            call.log(submitted).answered(422, _invalid(errors).to_body(), call.elapsed_ms()),
-        )
+        refused = invalid(form, outcome).to_body()
+        starts.record(form.trigger, call.log(submitted).answered(422, refused, call.elapsed_ms()))
         return outcome
     canonical = json.dumps(outcome.values, sort_keys=True, ensure_ascii=False, default=str)
-    return starts.start(
-        form.trigger,
-        item(form, outcome.values),
-        call.log(outcome.values).answered(202, None, call.elapsed_ms()),
-        answer=lambda execution_id: accepted(execution_id),
-        idempotency_key=idempotency_key,
-        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
-    )
+    try:
+        return starts.start(
+            form.trigger,
+            item(form, outcome.values),
+            call.log(outcome.values).answered(202, None, call.elapsed_ms()),
+            answer=lambda execution_id: accepted(execution_id),
+            idempotency_key=idempotency_key,
+            request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        )
+    except (PlanLimitExceeded, ValidationFailed) as error:  # over quota, workflow cannot run
+        db.session.rollback()
+        refuse(form, call, outcome.values, error.status, error.to_body())
+        raise
 
 
 def accepted(execution_id: uuid.UUID) -> dict[str, Any]:
@@ -181,10 +178,7 @@ def accepted(execution_id: uuid.UUID) -> dict[str, Any]:
     return {"status": "accepted", "executionId": str(execution_id)}
 
 
-def _invalid(errors: dict[str, list[str]]) -> ValidationFailed:
-    return ValidationFailed("Dados do formulario invalidos.", errors=errors)
-
-
 def invalid(form: Form, outcome: Outcome) -> ValidationFailed:
-    """Return the 422 error of a refused JSON submission (Portuguese messages per field)."""
-    return _invalid(texts.problem_messages(outcome.errors, form.limits, "api"))
+    """Return the 422 error of a refused submission (API messages per field)."""
+    errors = texts.problem_messages(outcome.errors, form.limits, "api")
+    return ValidationFailed("Dados do formulario invalidos.", errors=errors)

@@ -207,6 +207,8 @@ def test_plan_quota_passes_through_as_the_envelope(
     db.session.commit()
     assert_envelope(client.post(live_form.api, json=VALID), 402, "plan_limit_exceeded")
     assert executions_of(live_form.workflow_id) == []
+    [log] = logs_of(live_form)
+    assert (log.response_status, log.execution_id) == (402, None)
 
 
 def test_a_body_over_the_limit_is_a_413(
