@@ -111,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.credentials.routes import blp as credentials_blp
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
+    from fluxolab.forms.routes import blp as forms_blp
+    from fluxolab.forms.routes import pages as form_pages_blp
     from fluxolab.health.routes import blp as health_blp
     from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
@@ -131,4 +133,6 @@ def _register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)
+    api.register_blueprint(forms_blp)
+    app.register_blueprint(form_pages_blp)
     register_commands(app)

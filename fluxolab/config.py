@@ -180,6 +180,11 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "10 per minute"),
         "PASSWORD_RESET_RATE_LIMIT": env_str("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
         "CREDENTIAL_TEST_RATE_LIMIT": env_str("CREDENTIAL_TEST_RATE_LIMIT", "10 per minute"),
+        # public form submissions (POST /api/forms/<token>, POST /forms/<token>)
+        "FORM_RATE_LIMIT": env_str("FORM_RATE_LIMIT", "60 per minute"),
+        "FORM_IP_RATE_LIMIT": env_str("FORM_IP_RATE_LIMIT", "10 per minute"),
+        "FORM_MAX_BODY_BYTES": env_int("FORM_MAX_BODY_BYTES", 64 * 1024),
+        "FORM_CSRF_MAX_AGE_SECONDS": env_int("FORM_CSRF_MAX_AGE_SECONDS", 7200),
         "SMTP_HOST": env_str("SMTP_HOST"),
         "SMTP_PORT": env_int("SMTP_PORT", 587),
         "SMTP_USER": env_str("SMTP_USER"),
