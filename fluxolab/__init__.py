@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
     from fluxolab.users.routes import blp as users_blp
+    from fluxolab.webhooks.routes import blp as webhooks_blp
     from fluxolab.workflows.routes import blp as workflows_blp
 
     for blueprint in (
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
         nodes_blp,
         workflows_blp,
         executions_blp,
+        webhooks_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)
