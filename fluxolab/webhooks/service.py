@@ -18,12 +18,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 
 from fluxolab.common.pagination import Page, paginate
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
@@ -347,7 +347,7 @@ def _log_filters(
     if status == "success":
         stmt = stmt.where(WebhookLog.response_status.between(200, 299))
     elif status == "error":
-        stmt = stmt.where(WebhookLog.response_status.not_between(200, 299))
+        stmt = stmt.where(~WebhookLog.response_status.between(200, 299))
     elif status is not None:
         stmt = stmt.where(WebhookLog.response_status == int(status))
     if start is not None:
@@ -375,3 +375,22 @@ def list_logs(
     )
     stmt = _log_filters(stmt, status, from_, to)
     return paginate(stmt.order_by(WebhookLog.created_at.desc(), WebhookLog.id), limit, offset)
+
+
+def prune_logs(*, batch: int | None = None) -> int:
+    """Delete call logs older than ``WEBHOOK_LOG_RETENTION_DAYS``, ``batch`` rows per commit.
+
+    Walks the ``created_at`` index; short transactions keep the intake's inserts unblocked.
+    Returns how many rows went.
+    """
+    config = current_app.config
+    size = batch or int(config["EXECUTION_PRUNE_BATCH"])
+    cutoff = utcnow() - timedelta(days=int(config["WEBHOOK_LOG_RETENTION_DAYS"]))
+    old = select(WebhookLog.id).where(WebhookLog.created_at < cutoff).limit(size)
+    removed = 0
+    while ids := db.session.execute(old).scalars().all():
+        db.session.execute(delete(WebhookLog).where(WebhookLog.id.in_(ids)))
+        db.session.commit()
+        removed += len(ids)
+    db.session.commit()
+    return removed
