@@ -43,6 +43,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         level=os.environ.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from fluxolab import logmask
+
+    logmask.install()
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
