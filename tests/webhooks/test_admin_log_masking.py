@@ -20,6 +20,7 @@ import pytest
 from fluxolab.logmask import MaskTokens, mask_handlers
 from fluxolab.triggers import tokens
 from tests.e2e.test_nginx_proxy import Front, front
+from tests.webhooks.test_admin import FLOW
 
 __all__ = ["front"]  # the fixture: gunicorn as compose runs it, behind nginx
 
@@ -104,6 +105,24 @@ def test_celery_worker_logging_gets_the_filter() -> None:
         root.removeHandler(handler)
 
 
+@pytest.fixture(scope="module")
+def live_token(front: Front) -> str:
+    """The token of a real webhook, made through the front by a registered user."""
+    email, password = f"mask-{uuid.uuid4().hex[:8]}@example.com", "Secret123!"
+    account = {"email": email, "password": password, "displayName": "Ana Souza"}
+    assert httpx.post(f"{front.url}/api/auth/register", json=account).status_code == 201
+    login = httpx.post(f"{front.url}/api/auth/login", json={"email": email, "password": password})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    flow = {"name": "Pedidos", "definition": FLOW}
+    workflow = httpx.post(f"{front.url}/api/workflows", json=flow, headers=headers).json()
+    body = {"name": "Pedidos", "workflowId": workflow["workflow"]["id"]}
+    created = httpx.post(f"{front.url}/api/webhooks", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    token: str = created.json()["webhook"]["token"]
+    assert created.json()["webhook"]["url"] == f"{front.url}/api/webhooks/execute/{token}"
+    return token
+
+
 def _lines_until(log: Path, needle: str, count: int) -> list[str]:
     """The log's lines holding ``needle`` once there are ``count`` of them (5 s at most)."""
     deadline = time.monotonic() + 5
@@ -116,8 +135,11 @@ def _lines_until(log: Path, needle: str, count: int) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("template", PATHS)
-def test_access_logs_of_nginx_and_gunicorn_mask_the_token(front: Front, template: str) -> None:
-    token, referer_token = tokens.new_token(), tokens.new_token()
+def test_access_logs_of_nginx_and_gunicorn_mask_the_token(
+    front: Front, live_token: str, template: str
+) -> None:
+    token = live_token if "webhooks" in template else tokens.new_token()
+    referer_token = tokens.new_token()
     path = template.format(token=token)
     agent = f"masking-{uuid.uuid4().hex}"
     headers = {"User-Agent": agent, "Referer": f"{front.url}/forms/{referer_token}"}
