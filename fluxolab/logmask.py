@@ -37,13 +37,16 @@ def mask_record(record: logging.LogRecord) -> None:
     """
     try:
         message = record.getMessage()
-    except (TypeError, ValueError, KeyError):
+    except Exception:  # a broken call is the handler's to report, never masking's
         message = str(record.msg)
     if _may_hold_token(message):
         record.msg, record.args = mask_in_path(message), None
     if record.exc_info and not record.exc_text:
-        record.exc_text = logging.Formatter().formatException(record.exc_info)
-    if record.exc_text and _may_hold_token(record.exc_text):
+        # set only when it must change: otherwise a handler's own formatException applies
+        text = logging.Formatter().formatException(record.exc_info)
+        if _may_hold_token(text):
+            record.exc_text = mask_in_path(text)
+    elif record.exc_text and _may_hold_token(record.exc_text):
         record.exc_text = mask_in_path(record.exc_text)
     if record.stack_info and _may_hold_token(record.stack_info):
         record.stack_info = mask_in_path(record.stack_info)

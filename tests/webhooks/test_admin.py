@@ -461,3 +461,23 @@ def test_credential_used_by_a_webhook_cannot_be_deleted(
     assert db.session.get(Credential, uuid.UUID(credential_id)) is not None
     unused = make_credential(client, owner, "http-basic", BASIC_SECRET)
     assert client.delete(f"/api/credentials/{unused}", headers=owner.headers).status_code == 200
+
+
+def test_server_settings_of_a_node_bound_webhook_survive_workflow_edits(
+    client: FlaskClient, owner: Account
+) -> None:
+    row = node_bound_webhook(client, owner)
+    settings = {"rateLimitPerMinute": 7, "maxBodyBytes": 512, "contentTypes": ["text/plain"]}
+    assert (
+        client.put(f"/api/webhooks/{row.id}", json=settings, headers=owner.headers).status_code
+        == 200
+    )
+    edited = {**HOOK_FLOW, "nodes": [dict(HOOK_FLOW["nodes"][0]), HOOK_FLOW["nodes"][1]]}
+    edited["nodes"][0]["params"] = {**edited["nodes"][0]["params"], "path": "pedidos-v2"}
+    response = client.put(
+        f"/api/workflows/{row.workflow_id}", json={"definition": edited}, headers=owner.headers
+    )
+    assert response.status_code == 200, response.get_json()
+    after = client.get(f"/api/webhooks/{row.id}", headers=owner.headers).get_json()["webhook"]
+    assert after["path"] == "pedidos-v2"  # from the node
+    assert {key: after[key] for key in settings} == settings  # kept
