@@ -98,4 +98,8 @@ beat_schedule = {
         "task": "maintenance.prune_node_tests",
         "schedule": float(os.environ.get("NODE_TEST_PRUNE_INTERVAL_SECONDS", "300")),
     },
+    "prune-webhook-logs": {
+        "task": "maintenance.prune_webhook_logs",
+        "schedule": float(os.environ.get("WEBHOOK_LOG_PRUNE_INTERVAL_SECONDS", "3600")),
+    },
 }

@@ -43,6 +43,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         level=os.environ.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from fluxolab import logmask
+
+    logmask.install()
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -118,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.webhooks.public import blp as webhook_intake_blp
+    from fluxolab.webhooks.routes import blp as webhooks_blp
     from fluxolab.workflows.routes import blp as workflows_blp
 
     for blueprint in (
@@ -130,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         workflows_blp,
         executions_blp,
         webhook_intake_blp,
+        webhooks_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)

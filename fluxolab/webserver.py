@@ -6,7 +6,9 @@ file) and only then hands it to one of its threads, so clients that send slowly 
 mid-request hold a socket, never a thread. Connections that stay silent for
 ``HTTP_CLIENT_TIMEOUT_SECONDS`` are closed; bodies declared larger than ``MAX_BODY_BYTES``
 are refused with a 413 before they are read. Errors waitress answers itself (malformed
-request, headers or body too large) use the API's JSON error envelope.
+request, headers or body too large) use the API's JSON error envelope. Waitress writes no
+access log; its own log lines (``Exception while serving <path>``) go through the logging
+module, where ``create_app`` masks webhook and form tokens (``fluxolab.logmask``).
 """
 
 from __future__ import annotations

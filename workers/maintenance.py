@@ -10,6 +10,7 @@ from celery import shared_task
 from fluxolab.auth import purge
 from fluxolab.executions import sweeper
 from fluxolab.nodes import testing
+from fluxolab.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,12 @@ def prune_node_tests() -> dict[str, int]:
     if any(report.values()):
         log.info("node tests pruned: %s", report)
     return report
+
+
+@shared_task(name="maintenance.prune_webhook_logs")
+def prune_webhook_logs() -> int:
+    """Delete webhook and form call logs older than ``WEBHOOK_LOG_RETENTION_DAYS``."""
+    removed = webhooks.prune_logs()
+    if removed:
+        log.info("pruned %d webhook logs", removed)
+    return removed

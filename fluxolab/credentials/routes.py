@@ -125,6 +125,7 @@ class CredentialItem(MethodView):
 
         Editor or above. A credential used by an active workflow is a 409 naming the
         workflows; inactive workflows do not block (their runs would fail on that node).
+        One that a webhook or form authenticates its callers with is a 409 naming them.
         """
         service.delete_credential(current_actor().workspace_id, credential_id)
         return {"status": "ok", "message": "Credencial excluida."}

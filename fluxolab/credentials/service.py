@@ -6,7 +6,8 @@ Invariants kept here:
   run or a test, never in a response: callers get ``summary``/``detail`` dicts;
 - a secret always validates against its type's schema, also after a partial update merged
   into the stored one;
-- a credential used by an active workflow cannot be deleted (409 naming the workflows).
+- a credential used by an active workflow or named by a webhook or form (its auth secret)
+  cannot be deleted (409 naming them).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fluxolab.credentials.types import CredentialType, get_type
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.executions.services import egress
 from fluxolab.extensions import db
-from fluxolab.models import Credential, Workflow, WorkflowVersion
+from fluxolab.models import Credential, Webhook, Workflow, WorkflowVersion
 from fluxolab.workflows.queries import escape_like
 
 LIST_ALL_MAX = 1000  # the builder's picker list (contract 3.3) is not paginated
@@ -245,8 +246,19 @@ def _names(names: Iterable[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
 
+def webhooks_using(workspace_id: uuid.UUID, credential_id: uuid.UUID) -> list[str]:
+    """Return the names of the webhooks and forms whose auth reads the credential."""
+    return list(
+        db.session.execute(
+            select(Webhook.name)
+            .where(Webhook.workspace_id == workspace_id, Webhook.credential_id == credential_id)
+            .order_by(func.lower(Webhook.name), Webhook.id)
+        ).scalars()
+    )
+
+
 def delete_credential(workspace_id: uuid.UUID, credential_id: uuid.UUID) -> None:
-    """Delete a credential; 409 naming the active workflows that still use it."""
+    """Delete a credential; 409 naming the active workflows or webhooks that still use it."""
     row = get_credential(workspace_id, credential_id, for_update=True)
     users = active_workflows_using(workspace_id, row.id)
     if users:
@@ -256,6 +268,15 @@ def delete_credential(workspace_id: uuid.UUID, credential_id: uuid.UUID) -> None
             "Desative-os ou troque a credencial antes de excluir.",
             code="credential_in_use",
             errors={"workflows": users},
+        )
+    hooks = webhooks_using(workspace_id, row.id)
+    if hooks:
+        db.session.rollback()
+        raise Conflict(
+            f"A credencial '{row.name}' e usada por webhooks: {_names(hooks)}. "
+            "Troque a autenticacao deles antes de excluir.",
+            code="credential_in_use",
+            errors={"webhooks": hooks},
         )
     db.session.delete(row)
     db.session.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select
 
@@ -38,24 +39,25 @@ class ActiveTrigger:
     content_types: tuple[str, ...]
 
 
+_COLUMNS = (
+    Webhook.id,
+    Webhook.workspace_id,
+    Webhook.workflow_id,
+    Workflow.name,
+    Webhook.kind,
+    Webhook.node_id,
+    Webhook.name,
+    Webhook.path,
+    Webhook.methods,
+    Webhook.auth_mode,
+    Webhook.credential_id,
+    Webhook.response_mode,
+    Webhook.rate_limit_per_minute,
+    Webhook.max_body_bytes,
+    Webhook.content_types,
+)
 _FIND = (
-    select(
-        Webhook.id,
-        Webhook.workspace_id,
-        Webhook.workflow_id,
-        Workflow.name,
-        Webhook.kind,
-        Webhook.node_id,
-        Webhook.name,
-        Webhook.path,
-        Webhook.methods,
-        Webhook.auth_mode,
-        Webhook.credential_id,
-        Webhook.response_mode,
-        Webhook.rate_limit_per_minute,
-        Webhook.max_body_bytes,
-        Webhook.content_types,
-    )
+    select(*_COLUMNS)
     .join(Workflow, Workflow.id == Webhook.workflow_id)
     .where(
         Webhook.token_hash == bindparam("token_hash"),
@@ -72,7 +74,25 @@ def find_active(token: str, kind: str) -> ActiveTrigger | None:
     if not tokens.well_formed(token):
         return None
     params = {"token_hash": tokens.token_hash(token), "kind": kind}
-    row = db.session.execute(_FIND, params).first()
+    return _trigger(db.session.execute(_FIND, params).first())
+
+
+def find_by_id(workspace_id: uuid.UUID, webhook_id: uuid.UUID, kind: str) -> ActiveTrigger | None:
+    """Return a trigger of the workspace by id, enabled or not, of a live workflow (tests)."""
+    row = db.session.execute(
+        select(*_COLUMNS)
+        .join(Workflow, Workflow.id == Webhook.workflow_id)
+        .where(
+            Webhook.id == webhook_id,
+            Webhook.workspace_id == workspace_id,
+            Webhook.kind == kind,
+            Workflow.deleted_at.is_(None),
+        )
+    ).first()
+    return _trigger(row)
+
+
+def _trigger(row: Any) -> ActiveTrigger | None:
     if row is None:
         return None
     values = list(row)

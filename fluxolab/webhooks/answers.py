@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ class Reply:
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    execution_id: uuid.UUID | None = None  # the run the call started (not sent as a header)
 
     def logged_body(self) -> dict[str, Any] | None:
         """The body as the call log keeps it (JSON objects as they are, the rest wrapped)."""
@@ -105,12 +106,13 @@ def start_and_answer(
         )
         run_id = started.execution.id
         if started.duplicate:
-            return _ready(mode, run_id) or _first_answer(mode, token, run_id)
-        if waiter is None:
-            return first
-        reply = _wait(mode, token, run_id, waiter, wait_s)
-        starts.answer_logged(started.log_id, reply.status, reply.logged_body(), elapsed_ms())
-        return reply
+            reply = _ready(mode, run_id) or _first_answer(mode, token, run_id)
+        elif waiter is None:
+            reply = first
+        else:
+            reply = _wait(mode, token, run_id, waiter, wait_s)
+            starts.answer_logged(started.log_id, reply.status, reply.logged_body(), elapsed_ms())
+        return replace(reply, execution_id=run_id)
     finally:
         if waiter is not None:
             waiter.close()

@@ -47,6 +47,7 @@ class Front:
     url: str
     port: int
     log: Path
+    api_port: int = 0  # gunicorn's own port, behind nginx
 
 
 def _free_port() -> int:
@@ -170,7 +171,7 @@ def front() -> Iterator[Front]:
             procs.append(subprocess.Popen(nginx_argv, stdout=sink, stderr=sink))
         url = f"http://127.0.0.1:{port}"
         _wait_for(f"{url}/api/health", procs, log)
-        yield Front(url, port, log)
+        yield Front(url, port, log, api_port)
     finally:
         for proc in reversed(procs):
             _stop(proc)
