@@ -140,3 +140,17 @@ def wait_for_status(
         if time.monotonic() > deadline:
             raise AssertionError(f"execution {execution_id} stuck in {execution.status}")
         time.sleep(0.1)
+
+
+@pytest.fixture()
+def hub_reset(app: Flask) -> Iterator[None]:
+    """A fresh completion hub for the session app before and after (cap read from config)."""
+
+    def drop() -> None:
+        entry = app.extensions.pop("completion", None)
+        if entry is not None:
+            entry[1].close()
+
+    drop()
+    yield
+    drop()

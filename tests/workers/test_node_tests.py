@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +38,6 @@ SET_NODE = {
 def slow_node(seconds: float) -> dict[str, Any]:
     code = f"import time\ntime.sleep({seconds})\nreturn items"
     return {"nodeType": "code-execute", "config": {"language": "python", "code": code}}
-
-
-@pytest.fixture()
-def hub_reset(app: Flask) -> Iterator[None]:
-    """A fresh completion hub for the session app before and after (cap read from config)."""
-
-    def drop() -> None:
-        entry = app.extensions.pop("completion", None)
-        if entry is not None:
-            entry[1].close()
-
-    drop()
-    yield
-    drop()
 
 
 @pytest.fixture()

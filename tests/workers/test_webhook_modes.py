@@ -52,18 +52,6 @@ def code_node(seconds: float, fail: bool = False) -> dict[str, Any]:
 
 
 @pytest.fixture()
-def hub_reset(app: Flask) -> Iterator[None]:
-    def drop() -> None:
-        entry = app.extensions.pop("completion", None)
-        if entry is not None:
-            entry[1].close()
-
-    drop()
-    yield
-    drop()
-
-
-@pytest.fixture()
 def api(app: Flask, committed_db: None, hub_reset: None) -> Iterator[FlaskClient]:
     with app.app_context():
         yield app.test_client()
