@@ -98,4 +98,8 @@ beat_schedule = {
         "task": "maintenance.prune_node_tests",
         "schedule": float(os.environ.get("NODE_TEST_PRUNE_INTERVAL_SECONDS", "300")),
     },
+    "fire-schedules": {
+        "task": "maintenance.fire_schedules",
+        "schedule": float(os.environ.get("SCHEDULE_TICK_SECONDS", "15")),
+    },
 }

@@ -199,6 +199,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     config.update(execution_settings())
     config.update(node_test_settings())
+    config.update(schedule_settings())
     config.update(overrides)
     _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
@@ -238,4 +239,20 @@ def node_test_settings() -> dict[str, Any]:
         "NODE_TEST_RESULT_TTL_SECONDS": env_int("NODE_TEST_RESULT_TTL_SECONDS", 3600),
         "NODE_TEST_RATE_LIMIT": env_str("NODE_TEST_RATE_LIMIT", "60 per minute"),
         "MAX_WAITERS_PER_PROCESS": env_int("MAX_WAITERS_PER_PROCESS", 2),
+    }
+
+
+SCHEDULE_CATCH_UP_MODES = ("one", "none", "all")
+
+
+def schedule_settings() -> dict[str, Any]:
+    """Schedule triggers: how beat treats due times missed while it was not running."""
+    mode = env_str("SCHEDULE_CATCH_UP", "one").lower()
+    if mode not in SCHEDULE_CATCH_UP_MODES:
+        raise RuntimeError(f"SCHEDULE_CATCH_UP must be one of {', '.join(SCHEDULE_CATCH_UP_MODES)}")
+    return {
+        "SCHEDULE_CATCH_UP": mode,
+        "SCHEDULE_CATCH_UP_MAX": env_int("SCHEDULE_CATCH_UP_MAX", 100),
+        "SCHEDULE_MISFIRE_GRACE_SECONDS": env_int("SCHEDULE_MISFIRE_GRACE_SECONDS", 120),
+        "SCHEDULE_BATCH": env_int("SCHEDULE_BATCH", 200),
     }
