@@ -21,9 +21,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from typing import cast as typed
 
 from flask import current_app
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fluxolab.errors import NotFound, PlanLimitExceeded, ValidationFailed
@@ -34,6 +35,7 @@ from fluxolab.schedules.due import InvalidSchedule, ScheduleSpec, latest_due, ne
 
 log = logging.getLogger(__name__)
 MODE = "schedule"
+_FIRES = typed(Table, ScheduleFire.__table__)
 
 
 @dataclass
@@ -220,9 +222,10 @@ def _insert_fire(
     }
     dialect = db.session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement: Insert = module.insert(ScheduleFire).values(values).on_conflict_do_nothing()
-    result = db.session.execute(statement)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    statement: Insert = module.insert(_FIRES).values(values).on_conflict_do_nothing()
+    # RETURNING, not rowcount: the driver reports -1 for INSERT ... ON CONFLICT DO NOTHING
+    inserted = db.session.connection().execute(statement.returning(_FIRES.c.id)).first()
+    return inserted is not None
 
 
 def executions_of(schedule_id: uuid.UUID) -> list[Execution]:
