@@ -24,7 +24,7 @@ from typing import Any
 from typing import cast as typed
 
 from flask import current_app
-from sqlalchemy import Insert, Table, select, update
+from sqlalchemy import Insert, Table, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fluxolab.errors import NotFound, PlanLimitExceeded, ValidationFailed
@@ -57,7 +57,7 @@ def fire_due(now: datetime | None = None) -> FireReport:
     ids = (
         db.session.execute(
             select(Schedule.id)
-            .where(Schedule.is_active.is_(True), Schedule.next_due_at <= now)
+            .where(Schedule.is_active == true(), Schedule.next_due_at <= now)
             .order_by(Schedule.next_due_at)
             .limit(batch)
         )
@@ -90,7 +90,7 @@ def _lock(schedule_id: uuid.UUID, now: datetime) -> Schedule | None:
         select(Schedule)
         .where(
             Schedule.id == schedule_id,
-            Schedule.is_active.is_(True),
+            Schedule.is_active == true(),
             Schedule.next_due_at <= now,
         )
         .with_for_update(skip_locked=True)
@@ -167,12 +167,16 @@ def _fire_one(
             user_id=None,
             publish_now=False,
             trigger_node_id=row.node_id,
+            # ties the run to its fire row within the same commit
+            idempotency_key=f"schedule:{fire_id}",
         )
     except (PlanLimitExceeded, ValidationFailed, NotFound) as exc:
         db.session.rollback()
         _skip(ids, spec, scheduled_for, now, exc.message, report)
         return
     report.fired += 1
+    # create_execution committed the fire row, the run and the next due time together; the
+    # link below is a convenience (the run's idempotency key names the fire row anyway)
     db.session.execute(
         update(ScheduleFire).where(ScheduleFire.id == fire_id).values(execution_id=execution.id)
     )

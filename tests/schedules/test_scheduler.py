@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from fluxolab.extensions import db
-from fluxolab.models import Plan, Workflow, Workspace, utcnow
+from fluxolab.models import Plan, Schedule, Workflow, Workspace, utcnow
 from fluxolab.schedules.scheduler import fire_due
 from tests.factories import make_account
 from tests.schedules.helpers import (
@@ -56,6 +56,7 @@ def test_each_due_time_fires_exactly_once(owner_client: FlaskClient) -> None:
     assert [run.input_items[0]["scheduledFor"] for run in runs] == [t.isoformat() for t in expected]
     assert runs[0].input_items[0]["timezone"] == "UTC"
     assert {f.execution_id for f in fires(workflow_id)} == {run.id for run in runs}
+    assert {run.idempotency_key for run in runs} == {f"schedule:{f.id}" for f in fires(workflow_id)}
     row = schedule_of(workflow_id)
     assert row.next_due_at == first + 5 * MINUTE
     assert row.last_scheduled_for == first + 4 * MINUTE
@@ -182,3 +183,17 @@ def test_schedules_in_other_zones_fire_at_local_times(owner_client: FlaskClient)
     assert item["timezone"] == "Europe/Berlin"
     assert item["localTime"].startswith(first.astimezone().date().isoformat()[:4])
     assert item["localTime"][11:16] in {"02:30", "03:00"}  # 03:00 on a spring-forward day
+
+
+def test_a_due_time_with_a_fire_row_is_not_fired_again(owner_client: FlaskClient) -> None:
+    workflow_id, first = every_minute(owner_client)
+    fire_due(now=first)
+    # a beat that read the schedule before that commit (a stale next_due_at) finds the row
+    db.session.execute(
+        update(Schedule).where(Schedule.workflow_id == workflow_id).values(next_due_at=first)
+    )
+    db.session.commit()
+    report = fire_due(now=first + timedelta(seconds=20))
+    assert report.fired == 0
+    assert count_runs(workflow_id) == 1
+    assert schedule_of(workflow_id).next_due_at == first + MINUTE
