@@ -124,8 +124,9 @@ def _local_candidates(spec: ScheduleSpec, after: datetime) -> Iterator[datetime]
     """Yield the naive local wall times of a wall-clock schedule from ``after``'s day on."""
     wall = _wall(after, spec.zone)
     if spec.cron is not None:
-        # start a little early: a gap can map an earlier wall time after ``after``
-        cursor = croniter(spec.cron, wall - timedelta(hours=3))
+        # a wall time not after ``wall`` never maps after ``after`` (gaps map forward only
+        # to instants whose wall time is later, repeats map back to the first pass)
+        cursor = croniter(spec.cron, wall)
         while True:
             yield cursor.get_next(datetime)
     day = wall.date() - timedelta(days=1)
