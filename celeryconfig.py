@@ -102,4 +102,8 @@ beat_schedule = {
         "task": "maintenance.fire_schedules",
         "schedule": float(os.environ.get("SCHEDULE_TICK_SECONDS", "15")),
     },
+    "prune-schedule-fires": {
+        "task": "maintenance.prune_schedule_fires",
+        "schedule": float(os.environ.get("PRUNE_INTERVAL_SECONDS", "3600")),
+    },
 }

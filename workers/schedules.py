@@ -19,3 +19,12 @@ def fire_schedules() -> dict[str, int]:
     if any(report.values()):
         log.info("schedules fired: %s", report)
     return report
+
+
+@shared_task(name="maintenance.prune_schedule_fires")
+def prune_schedule_fires() -> int:
+    """Delete fired-due-time records past the execution retention age."""
+    removed = scheduler.prune_fires()
+    if removed:
+        log.info("pruned %d schedule fire records", removed)
+    return removed

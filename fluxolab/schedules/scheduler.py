@@ -24,13 +24,13 @@ from typing import Any
 from typing import cast as typed
 
 from flask import current_app
-from sqlalchemy import Insert, Table, select, true, update
+from sqlalchemy import Insert, Table, delete, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fluxolab.errors import NotFound, PlanLimitExceeded, ValidationFailed
 from fluxolab.executions import service as executions
 from fluxolab.extensions import db
-from fluxolab.models import Execution, Schedule, ScheduleFire, Workflow, utcnow
+from fluxolab.models import Schedule, ScheduleFire, Workflow, utcnow
 from fluxolab.schedules.due import InvalidSchedule, ScheduleSpec, latest_due, next_due, parse_spec
 
 log = logging.getLogger(__name__)
@@ -232,13 +232,26 @@ def _insert_fire(
     return inserted is not None
 
 
-def executions_of(schedule_id: uuid.UUID) -> list[Execution]:
-    """Return the executions a schedule started, oldest due time first."""
-    return list(
-        db.session.scalars(
-            select(Execution)
-            .join(ScheduleFire, ScheduleFire.execution_id == Execution.id)
-            .where(ScheduleFire.schedule_id == schedule_id)
-            .order_by(ScheduleFire.scheduled_for)
+def prune_fires(now: datetime | None = None) -> int:
+    """Delete ``schedule_fires`` rows older than ``EXECUTION_RETENTION_DAYS``, in batches.
+
+    Safe: a fire row commits together with its schedule's ``next_due_at`` moving past it,
+    and due times before ``next_due_at`` are never fired again, so an old row decides
+    nothing any more (its run, if kept, still names its key).
+    """
+    config = current_app.config
+    cutoff = (now or utcnow()) - timedelta(days=int(config["EXECUTION_RETENTION_DAYS"]))
+    batch = int(config["EXECUTION_PRUNE_BATCH"])
+    removed = 0
+    while ids := (
+        db.session.execute(
+            select(ScheduleFire.id).where(ScheduleFire.created_at < cutoff).limit(batch)
         )
-    )
+        .scalars()
+        .all()
+    ):
+        db.session.execute(delete(ScheduleFire).where(ScheduleFire.id.in_(ids)))
+        db.session.commit()
+        removed += len(ids)
+    db.session.commit()
+    return removed

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from fluxolab.extensions import db
 from fluxolab.models import Plan, Schedule, Workflow, Workspace, utcnow
-from fluxolab.schedules.scheduler import fire_due
+from fluxolab.schedules.scheduler import fire_due, prune_fires
 from tests.factories import make_account
 from tests.schedules.helpers import (
     count_runs,
@@ -197,3 +197,15 @@ def test_a_due_time_with_a_fire_row_is_not_fired_again(owner_client: FlaskClient
     assert report.fired == 0
     assert count_runs(workflow_id) == 1
     assert schedule_of(workflow_id).next_due_at == first + MINUTE
+
+
+def test_old_fire_records_are_pruned_and_decide_nothing_any_more(owner_client: FlaskClient) -> None:
+    workflow_id, first = every_minute(owner_client)
+    for k in range(3):
+        fire_due(now=first + k * MINUTE)
+    assert prune_fires(now=utcnow() + timedelta(days=29)) == 0
+    assert prune_fires(now=utcnow() + timedelta(days=31)) >= 3
+    assert fires(workflow_id) == []
+    assert count_runs(workflow_id) == 3  # the runs stay (they follow their own retention)
+    fire_due(now=first + 3 * MINUTE)
+    assert [f.scheduled_for for f in fires(workflow_id)] == [first + 3 * MINUTE]

@@ -25,3 +25,5 @@ def test_beat_ticks_the_schedules_on_the_maintenance_queue() -> None:
     assert entry["task"] == "maintenance.fire_schedules"
     assert float(entry["schedule"]) <= 30
     assert celeryconfig.task_routes["maintenance.*"]["queue"] == "maintenance"
+    prune = celeryconfig.beat_schedule["prune-schedule-fires"]
+    assert prune["task"] == "maintenance.prune_schedule_fires"
