@@ -209,3 +209,22 @@ def test_old_fire_records_are_pruned_and_decide_nothing_any_more(owner_client: F
     assert count_runs(workflow_id) == 3  # the runs stay (they follow their own retention)
     fire_due(now=first + 3 * MINUTE)
     assert [f.scheduled_for for f in fires(workflow_id)] == [first + 3 * MINUTE]
+
+
+def test_each_schedule_node_of_a_workflow_fires_on_its_own(owner_client: FlaskClient) -> None:
+    owner = make_account()
+    definition = schedule_flow()
+    definition["nodes"].append(
+        {"id": "every2", "type": "schedule", "params": {"interval": "minute", "value": 2}}
+    )
+    definition["connections"].append({"from": "every2", "to": "end"})
+    workflow_id = create_flow(owner_client, owner, definition)
+    first = schedule_of(workflow_id).next_due_at
+    assert first is not None
+    for k in range(4):
+        fire_due(now=first + k * MINUTE)
+    by_node: dict[str, int] = {}
+    for run in schedule_runs(workflow_id):
+        assert run.trigger_node_id is not None
+        by_node[run.trigger_node_id] = by_node.get(run.trigger_node_id, 0) + 1
+    assert by_node == {"tick": 4, "every2": 2}
