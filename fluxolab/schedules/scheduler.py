@@ -113,6 +113,7 @@ def _fire_schedule(schedule_id: uuid.UUID, now: datetime, report: FireReport) ->
             db.session.commit()
             return
         _fire_one(row, spec, due[0], now, report)
+    db.session.rollback()  # nothing (more) to fire: end the read transaction
 
 
 def _runnable_spec(row: Schedule) -> ScheduleSpec | None:
@@ -127,6 +128,7 @@ def _runnable_spec(row: Schedule) -> ScheduleSpec | None:
     try:
         spec = parse_spec(row.spec)
     except InvalidSchedule as exc:
+        log.warning("schedule %s disabled: %s", row.id, exc)
         row.error = str(exc)
         spec = None
     if live is None or spec is None:
