@@ -71,6 +71,7 @@ class ScheduleFire(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("workflow_id", "node_id", "scheduled_for"),
         Index("ix_schedule_fires_schedule_id_scheduled_for", "schedule_id", "scheduled_for"),
+        Index("ix_schedule_fires_created_at", "created_at"),  # retention pruning
         Index(
             "ix_schedule_fires_execution_id",
             "execution_id",
