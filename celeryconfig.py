@@ -102,4 +102,12 @@ beat_schedule = {
         "task": "maintenance.prune_webhook_logs",
         "schedule": float(os.environ.get("WEBHOOK_LOG_PRUNE_INTERVAL_SECONDS", "3600")),
     },
+    "fire-schedules": {
+        "task": "maintenance.fire_schedules",
+        "schedule": float(os.environ.get("SCHEDULE_TICK_SECONDS", "15")),
+    },
+    "prune-schedule-fires": {
+        "task": "maintenance.prune_schedule_fires",
+        "schedule": float(os.environ.get("PRUNE_INTERVAL_SECONDS", "3600")),
+    },
 }

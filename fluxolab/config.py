@@ -206,6 +206,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config.update(execution_settings())
     config.update(node_test_settings())
     config.update(webhook_settings())
+    config.update(schedule_settings())
     config.update(overrides)
     _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
@@ -261,4 +262,20 @@ def webhook_settings() -> dict[str, Any]:
         "WEBHOOK_SIGNATURE_TOLERANCE_SECONDS": env_int("WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", 300),
         # characters of a call's body kept in its log row
         "WEBHOOK_LOG_BODY_CHARS": env_int("WEBHOOK_LOG_BODY_CHARS", 8192),
+    }
+
+
+SCHEDULE_CATCH_UP_MODES = ("one", "none", "all")
+
+
+def schedule_settings() -> dict[str, Any]:
+    """Schedule triggers: how beat treats due times missed while it was not running."""
+    mode = env_str("SCHEDULE_CATCH_UP", "one").lower()
+    if mode not in SCHEDULE_CATCH_UP_MODES:
+        raise RuntimeError(f"SCHEDULE_CATCH_UP must be one of {', '.join(SCHEDULE_CATCH_UP_MODES)}")
+    return {
+        "SCHEDULE_CATCH_UP": mode,
+        "SCHEDULE_CATCH_UP_MAX": env_int("SCHEDULE_CATCH_UP_MAX", 100),
+        "SCHEDULE_MISFIRE_GRACE_SECONDS": env_int("SCHEDULE_MISFIRE_GRACE_SECONDS", 120),
+        "SCHEDULE_BATCH": env_int("SCHEDULE_BATCH", 200),
     }

@@ -25,6 +25,15 @@ def _protect(**_: Any) -> None:
     protect_this_process()
 
 
-from workers import executions, mail, maintenance, nodes  # noqa: E402  (task modules register)
+from workers import executions, mail, maintenance, nodes, schedules  # noqa: E402  (task modules register)
 
-__all__ = ["app", "celery", "executions", "flask_app", "mail", "maintenance", "nodes"]
+__all__ = [
+    "app",
+    "celery",
+    "executions",
+    "flask_app",
+    "mail",
+    "maintenance",
+    "nodes",
+    "schedules",
+]

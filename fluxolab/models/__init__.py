@@ -14,6 +14,7 @@ from fluxolab.models.execution import (
 )
 from fluxolab.models.identity import AuthSession, PasswordResetRequest, RefreshToken, User
 from fluxolab.models.node_test import NODE_TEST_FINISHED, NODE_TEST_STATUSES, NodeTest
+from fluxolab.models.schedule import FIRE_STATUSES, Schedule, ScheduleFire
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
@@ -30,6 +31,7 @@ __all__ = [
     "EXECUTION_MODES",
     "EXECUTION_STATUSES",
     "FINISHED_STATUSES",
+    "FIRE_STATUSES",
     "NODE_TEST_FINISHED",
     "NODE_TEST_STATUSES",
     "RESPONSE_MODES",
@@ -50,6 +52,8 @@ __all__ = [
     "PasswordResetRequest",
     "Plan",
     "RefreshToken",
+    "Schedule",
+    "ScheduleFire",
     "User",
     "Webhook",
     "WebhookLog",
