@@ -250,3 +250,18 @@ def test_over_the_plan_quota_the_error_run_is_logged_and_skipped(
     assert runs_of(handler_id) == []
     total = db.session.execute(select(func.count()).select_from(Execution)).scalar_one()
     assert total == 1
+
+
+def test_a_run_given_up_after_its_deliveries_starts_the_error_run(ctx: Flask) -> None:
+    account, handler_id, failing_id = setup_pair()
+    execution_id = start(account, failing_id, "webhook")
+    deliveries = int(ctx.config["EXECUTION_MAX_DELIVERIES"])
+    db.session.execute(
+        update(Execution).where(Execution.id == execution_id).values(deliveries=deliveries)
+    )
+    db.session.commit()
+    assert runner.run_execution(execution_id) == "skipped"
+    [error_run] = runs_of(handler_id)
+    item = error_run.input_items[0]["json"]
+    assert item["execution"]["id"] == str(execution_id)
+    assert "tentativas de entrega" in item["execution"]["error"]
