@@ -65,9 +65,10 @@ def start_after_end(execution_id: uuid.UUID) -> Execution | None:
     try:
         return start_error_workflow(execution_id)
     except Exception:
-        db.session.rollback()
         log.exception("error workflow for execution %s could not be started", execution_id)
         return None
+    finally:
+        db.session.rollback()  # leave no read transaction open in the worker's session
 
 
 def start_error_workflow(execution_id: uuid.UUID) -> Execution | None:
