@@ -63,12 +63,15 @@ def start_after_end(execution_id: uuid.UUID) -> Execution | None:
     Returns the error execution (the existing one on a repeated call), or ``None``.
     """
     try:
-        return start_error_workflow(execution_id)
+        started = start_error_workflow(execution_id)
     except Exception:
+        db.session.rollback()
         log.exception("error workflow for execution %s could not be started", execution_id)
         return None
-    finally:
-        db.session.rollback()  # leave no read transaction open in the worker's session
+    # End the read transaction: a commit (nothing is pending) keeps the caller's loaded
+    # objects usable, where a rollback would expire them.
+    db.session.commit()
+    return started
 
 
 def start_error_workflow(execution_id: uuid.UUID) -> Execution | None:
@@ -82,12 +85,10 @@ def start_error_workflow(execution_id: uuid.UUID) -> Execution | None:
         select(Workflow.name, Workflow.error_workflow_id).where(Workflow.id == failed.workflow_id)
     ).first()
     if source is None or source.error_workflow_id is None:
-        db.session.rollback()
         return None
     target_id = source.error_workflow_id
     node_id = _error_trigger_node(failed.workspace_id, target_id)
     if node_id is None:
-        db.session.rollback()
         log.warning(
             "error workflow %s of workflow %s has no live %s node; execution %s starts nothing",
             target_id,
@@ -98,7 +99,7 @@ def start_error_workflow(execution_id: uuid.UUID) -> Execution | None:
         return None
     item = error_item(failed, source.name)
     workspace_id, failed_id = failed.workspace_id, failed.id
-    db.session.rollback()  # end the read transaction: create_execution commits its own
+    db.session.commit()  # end the read transaction (nothing pending): a fresh one follows
     try:
         error_run = executions.create_execution(
             workspace_id,
