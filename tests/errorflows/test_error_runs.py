@@ -265,3 +265,28 @@ def test_a_run_given_up_after_its_deliveries_starts_the_error_run(ctx: Flask) ->
     item = error_run.input_items[0]["json"]
     assert item["execution"]["id"] == str(execution_id)
     assert "tentativas de entrega" in item["execution"]["error"]
+
+
+def test_a_node_time_out_starts_the_error_run(ctx: Flask) -> None:
+    account = make_account()
+    handler_id = make_workflow(account, HANDLER, "Handler", None)
+    slow = {
+        "id": "slow",
+        "type": "code-execute",
+        "name": "Slow",
+        "params": {"language": "python", "code": "import time\ntime.sleep(3)\nreturn items"},
+        "settings": {"timeoutMs": 200},
+    }
+    definition = {
+        "nodes": [FAILING["nodes"][0], slow],
+        "connections": [{"from": "hook", "to": "slow"}],
+    }
+    watched = make_workflow(account, definition, "Orders", handler_id)
+    execution_id = start(account, watched, "form")
+    assert runner.run_execution(execution_id) == "timed_out"
+    [error_run] = runs_of(handler_id)
+    item = error_run.input_items[0]["json"]
+    assert item["execution"]["id"] == str(execution_id)
+    assert item["execution"]["mode"] == "form"
+    assert item["execution"]["lastNodeExecuted"] == "Slow"
+    assert item["execution"]["error"]
