@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from fluxolab import dispatch
+from fluxolab.errorflows import service as errorflows
 from fluxolab.extensions import db
 from fluxolab.models import Execution, Plan, Workflow, Workspace, utcnow
 
@@ -320,6 +321,8 @@ def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
     db.session.commit()
     if workspace_id is not None:
         wake_deferred(workspace_id)
+        if status == "failed":
+            errorflows.start_after_end(execution_id)
 
 
 def deferred_runs(workspace_id: uuid.UUID) -> list[uuid.UUID]:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from fluxolab import completion, dispatch, engine
 from fluxolab.engine.sandbox import SandboxLimits
 from fluxolab.engine.storage import store_items
+from fluxolab.errorflows import service as errorflows
 from fluxolab.executions import heartbeat
 from fluxolab.executions.claim import (
     DEFERRED_IN_WORKSPACE,
@@ -283,6 +284,8 @@ def _finish(
         completion.notify(completion.execution_key(execution.id))
     for execution_id in waiting:
         dispatch.send("executions.run", str(execution_id))
+    if result.status in errorflows.ERROR_STATUSES:
+        errorflows.start_after_end(execution.id)
     return True
 
 
@@ -303,7 +306,8 @@ class LeaseLost(RuntimeError):
 def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) -> None:
     """End a running execution with ``status`` after the worker itself failed (not the flow).
 
-    Its slot is free again, so runs the concurrency limit deferred are published.
+    Its slot is free again, so runs the concurrency limit deferred are published, and a
+    production run's error workflow is started.
     """
     db.session.rollback()
     workspace_id = db.session.execute(
@@ -322,3 +326,5 @@ def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) 
     if workspace_id is not None:
         completion.notify(completion.execution_key(execution_id))
         wake_deferred(workspace_id)
+        if status in errorflows.ERROR_STATUSES:
+            errorflows.start_after_end(execution_id)

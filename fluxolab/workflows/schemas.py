@@ -75,6 +75,23 @@ def _tags_field() -> fields.List:
     )
 
 
+ERROR_WORKFLOW_ID_HELP = (
+    "Workflow (same workspace, not this one) started with mode 'error' from its "
+    "'error-trigger' node when a production run (webhook, schedule, form) of this workflow "
+    "fails or times out; null clears it"
+)
+
+
+class SettingsIn(BaseSchema):
+    """``settings``: absent keys are kept on update."""
+
+    errorWorkflowId = fields.UUID(
+        attribute="error_workflow_id",
+        allow_none=True,
+        metadata={"description": ERROR_WORKFLOW_ID_HELP},
+    )
+
+
 class _WorkflowFieldsIn(BaseSchema):
     """Fields shared by create and update; tags are deduplicated keeping their first order."""
 
@@ -82,6 +99,7 @@ class _WorkflowFieldsIn(BaseSchema):
     description = fields.String(validate=validate.Length(max=2000))
     definition = fields.Nested(DefinitionIn)
     tags = _tags_field()
+    settings = fields.Nested(SettingsIn, metadata={"description": "Workflow settings"})
 
     @ma.post_load
     def _dedupe_tags(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -138,11 +156,22 @@ class WorkflowListItem(Schema):
     updatedAt = fields.DateTime(attribute="updated_at")
 
 
+class SettingsOut(Schema):
+    """A workflow's settings (every key always present)."""
+
+    errorWorkflowId = fields.UUID(
+        attribute="error_workflow_id",
+        allow_none=True,
+        metadata={"description": ERROR_WORKFLOW_ID_HELP},
+    )
+
+
 class WorkflowOut(WorkflowListItem):
-    """A workflow with its workspace and the definition of its current version."""
+    """A workflow with its workspace, settings and the definition of its current version."""
 
     workspaceId = fields.UUID(attribute="workspace_id")
     definition = fields.Dict()
+    settings = fields.Nested(SettingsOut, metadata={"description": "Workflow settings"})
 
 
 class WorkflowBody(Schema):

@@ -14,9 +14,9 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fluxolab.common.pagination import Page, paginate
@@ -40,6 +40,11 @@ class WorkflowDetail:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.workflow, name)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The workflow's settings (what ``SettingsOut`` dumps)."""
+        return {"error_workflow_id": self.workflow.error_workflow_id}
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,35 @@ def _add_version(
         ) from exc
 
 
+def _apply_settings(workflow: Workflow, settings: Mapping[str, Any]) -> None:
+    """Apply validated ``settings``; absent keys are kept.
+
+    ``error_workflow_id`` must name a live workflow of the same workspace other than this
+    one (``ValidationFailed``); one of another workspace is refused exactly like a missing
+    one. ``None`` clears it.
+    """
+    if "error_workflow_id" not in settings:
+        return
+    target = settings["error_workflow_id"]
+    if target is not None:
+        if target == workflow.id:
+            _refuse_error_workflow("Um workflow nao pode ser o seu proprio workflow de erro.")
+        found = db.session.execute(
+            select(Workflow.id).where(
+                Workflow.id == target,
+                Workflow.workspace_id == workflow.workspace_id,
+                Workflow.deleted_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            _refuse_error_workflow("Workflow de erro nao encontrado neste workspace.")
+    workflow.error_workflow_id = target
+
+
+def _refuse_error_workflow(message: str) -> NoReturn:
+    raise ValidationFailed(message, errors={"settings": {"errorWorkflowId": [message]}})
+
+
 def _check_plan_limit(workspace_id: uuid.UUID) -> None:
     """Raise ``PlanLimitExceeded`` when the workspace already has its plan's workflow quota.
 
@@ -206,6 +240,7 @@ def _insert_workflow(
         created_by=user_id,
         updated_by=user_id,
     )
+    _apply_settings(workflow, fields.get("settings") or {})
     db.session.add(workflow)
     db.session.flush()  # no ORM relationships: the parent row must exist before its versions
     _add_version(workflow, 1, definition, user_id)
@@ -230,6 +265,7 @@ def duplicate_workflow(
         "name": source.name[: NAME_MAX - len(COPY_SUFFIX)] + COPY_SUFFIX,
         "description": source.description,
         "tags": list(source.tags or []),
+        "settings": {"error_workflow_id": source.error_workflow_id},
     }
     return _insert_workflow(workspace_id, user_id, fields, current_version(source).definition)
 
@@ -256,6 +292,7 @@ def update_workflow(
     for key in ("name", "description", "tags"):
         if key in changes:
             setattr(workflow, key, changes[key])
+    _apply_settings(workflow, changes.get("settings") or {})
     workflow.updated_by = user_id
     triggers.sync_workflow(workflow, definition, user_id)
     db.session.commit()
@@ -265,8 +302,17 @@ def update_workflow(
 def delete_workflow(
     workspace_id: uuid.UUID, workflow_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> None:
-    """Soft-delete: set ``deleted_at`` and status inactive (versions stay for executions)."""
+    """Soft-delete: set ``deleted_at`` and status inactive (versions stay for executions).
+
+    Workflows naming this one as their error workflow no longer do (their ``updated_at``
+    is kept: it is not their edit).
+    """
     workflow = get_workflow(workspace_id, workflow_id, for_update=True)
+    db.session.execute(
+        update(Workflow)
+        .where(Workflow.workspace_id == workspace_id, Workflow.error_workflow_id == workflow.id)
+        .values(error_workflow_id=None, updated_at=Workflow.updated_at)
+    )
     workflow.deleted_at = utcnow()
     workflow.status = "inactive"
     workflow.updated_by = user_id

@@ -73,7 +73,7 @@ def test_categories_and_triggers_are_the_catalog(client: FlaskClient, viewer: Ac
     assert [c["id"] for c in categories] == ["ai", "action", "data", "flow", "core", "human"]
     triggers = get(client, viewer, "/triggers")["triggers"]
     assert triggers == catalog.triggers()
-    assert [t["id"] for t in triggers] == ["manual", "schedule", "webhook", "form"]
+    assert [t["id"] for t in triggers] == ["manual", "schedule", "webhook", "form", "error-trigger"]
 
 
 @pytest.mark.parametrize("node_type", [t.type for t in registry.all()])

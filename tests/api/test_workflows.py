@@ -37,6 +37,7 @@ DETAIL_KEYS = {
     "executionCount",
     "lastExecutedAt",
     "definition",
+    "settings",
 }
 DASHBOARD_KEYS = {"id", "name", "owner", "active", "lastUpdated", "created", "status", "tags"}
 

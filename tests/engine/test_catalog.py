@@ -73,9 +73,9 @@ def test_contract_template_fields_are_present() -> None:
     assert template("approval")["defaultConfig"] == {"approvers": [], "timeout": 24}
 
 
-def test_triggers_are_manual_schedule_webhook_form() -> None:
+def test_triggers_are_manual_schedule_webhook_form_error() -> None:
     triggers = catalog.triggers()
-    assert [t["id"] for t in triggers] == ["manual", "schedule", "webhook", "form"]
+    assert [t["id"] for t in triggers] == ["manual", "schedule", "webhook", "form", "error-trigger"]
     keys = {"id", "name", "description", "icon", "configSchema", "defaultConfig"}
     assert all(set(t) == keys for t in triggers)
 

@@ -22,6 +22,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "schedule": {},
     "webhook": {"path": "hook"},
     "form": {"formName": "Contact"},
+    "error-trigger": {},
     "set": {
         "fields": [{"name": "user.age", "value": "{{ $json.user.age + 1 }}"}],
         "rename": [{"from": "name", "to": "user.name"}],

@@ -1,4 +1,4 @@
-"""Trigger nodes: manual, webhook, schedule, form; in a run the chosen one emits the input."""
+"""Trigger nodes: manual, webhook, schedule, form, error; the chosen one emits the input."""
 
 from __future__ import annotations
 
@@ -126,4 +126,18 @@ FORM = NodeType(
     is_trigger=True,
 )
 
-NODE_TYPES = (MANUAL, SCHEDULE, WEBHOOK, FORM)
+# Starts an error workflow: the item is ``{execution: {id, url, error, lastNodeExecuted, mode},
+# workflow: {id, name}}`` of the production run that failed (fluxolab/errorflows/service.py).
+ERROR_TRIGGER = NodeType(
+    type="error-trigger",
+    name="Error Trigger",
+    description="Start the workflow when a production run of a workflow naming it fails",
+    category="core",
+    icon="alert-triangle",
+    run=emit_input,
+    config_schema=obj({}),
+    inputs=(),
+    is_trigger=True,
+)
+
+NODE_TYPES = (MANUAL, SCHEDULE, WEBHOOK, FORM, ERROR_TRIGGER)

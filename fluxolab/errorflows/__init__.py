@@ -1,0 +1,1 @@
+"""Error workflows: the run started when a production execution fails (mode ``error``)."""
