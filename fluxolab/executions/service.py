@@ -183,13 +183,18 @@ def create_execution(
     return execution
 
 
-def _by_idempotency_key(workspace_id: uuid.UUID, key: str) -> Execution:
-    """Return the execution an earlier request with the same idempotency key created."""
-    execution = db.session.execute(
+def find_by_idempotency_key(workspace_id: uuid.UUID, key: str) -> Execution | None:
+    """Return the execution an earlier request with this idempotency key created, if any."""
+    return db.session.execute(
         select(Execution).where(
             Execution.workspace_id == workspace_id, Execution.idempotency_key == key
         )
     ).scalar_one_or_none()
+
+
+def _by_idempotency_key(workspace_id: uuid.UUID, key: str) -> Execution:
+    """Return the execution an earlier request with the same idempotency key created."""
+    execution = find_by_idempotency_key(workspace_id, key)
     if execution is None:
         raise Conflict("Execucao duplicada (chave de idempotencia ja usada).")
     return execution

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fluxolab.errors import NotFound, PlanLimitExceeded, ValidationFailed
+from fluxolab.errors import NotFound, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.forms import texts
 from fluxolab.forms.validation import Field, Outcome, parse_fields, validate
@@ -150,7 +150,7 @@ def submit(
     """Start a run from a valid submission, else log the refusal and return the outcome.
 
     A repeated ``idempotency_key`` with the same values returns the first run; with other
-    values it raises ``Conflict``. Plan quota and workflow errors pass through.
+    values it raises ``Conflict``. Plan quota and workflow errors pass through (logged).
     """
     outcome = validate(form.fields, submitted, html=html)
     if not outcome.ok:
@@ -158,19 +158,15 @@ def submit(
         starts.record(form.trigger, call.log(submitted).answered(422, refused, call.elapsed_ms()))
         return outcome
     canonical = json.dumps(outcome.values, sort_keys=True, ensure_ascii=False, default=str)
-    try:
-        return starts.start(
-            form.trigger,
-            item(form, outcome.values),
-            call.log(outcome.values).answered(202, None, call.elapsed_ms()),
-            answer=lambda execution_id: accepted(execution_id),
-            idempotency_key=idempotency_key,
-            request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
-        )
-    except (PlanLimitExceeded, ValidationFailed) as error:  # over quota, workflow cannot run
-        db.session.rollback()
-        refuse(form, call, outcome.values, error.status, error.to_body())
-        raise
+    # over the plan quota or a workflow that cannot run: ``start`` logs the call and raises
+    return starts.start(
+        form.trigger,
+        item(form, outcome.values),
+        call.log(outcome.values).answered(202, None, call.elapsed_ms()),
+        answer=lambda execution_id: accepted(execution_id),
+        idempotency_key=idempotency_key,
+        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
 
 
 def accepted(execution_id: uuid.UUID) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 INTERVALS = ("minute", "hour", "day", "week", "month")
 ANCHOR = date(2001, 1, 1)  # a Monday
@@ -153,12 +153,15 @@ def next_due(spec: ScheduleSpec, after: datetime) -> datetime:
     after = after.astimezone(UTC)
     if spec.cron is None and spec.interval in ("minute", "hour"):
         return _elapsed_after(spec, after)
-    for steps, local in enumerate(_local_candidates(spec, after)):
-        moment = to_utc(local, spec.zone)
-        if moment > after:
-            return moment
-        if steps > MAX_STEPS:
-            break
+    try:
+        for steps, local in enumerate(_local_candidates(spec, after)):
+            moment = to_utc(local, spec.zone)
+            if moment > after:
+                return moment
+            if steps > MAX_STEPS:
+                break
+    except CroniterError as exc:  # e.g. "0 0 30 2 *": well formed, but no such day
+        raise InvalidSchedule(f"the schedule never comes due: {exc}") from None
     raise InvalidSchedule("the schedule never comes due")
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, update
 
-from fluxolab.errors import Conflict
+from fluxolab.errors import Conflict, FluxoError
 from fluxolab.executions import service as executions
 from fluxolab.extensions import db
 from fluxolab.models import Execution, WebhookLog, utcnow
@@ -110,10 +110,11 @@ def start(
     """Store the call's log row and a ``queued`` run of ``trigger``'s workflow, then publish.
 
     ``answer(execution_id)`` builds the response body the log records. A repeated
-    ``idempotency_key`` (scoped to the trigger) returns the first run, logged as a call of
-    its own; the same key with another ``request_hash`` raises ``Conflict``. ``execution_id``
-    picks the new run's id (a caller that waits for it registers before the publish). Raises what
-    ``create_execution`` raises (plan quota, a workflow that cannot run).
+    ``idempotency_key`` (scoped to the trigger; test calls apart) returns the first run,
+    logged as a call of its own, also when the plan quota is used up meanwhile; the same key
+    with another ``request_hash`` raises ``Conflict``. ``execution_id`` picks the new run's
+    id (a caller that waits for it registers before the publish). Raises, after logging the
+    call, what ``create_execution`` raises (plan quota, a workflow that cannot run).
     """
     execution_id = execution_id or uuid.uuid4()
     row_holder: dict[str, Any] = {}
@@ -123,20 +124,30 @@ def start(
         row_holder.update(_row(trigger, logged, new_id))
         db.session.connection().execute(_INSERT_LOG, row_holder)
 
-    key = f"{trigger.id}:{idempotency_key}" if idempotency_key is not None else None
-    execution = executions.create_execution(
-        trigger.workspace_id,
-        trigger.workflow_id,
-        [item],
-        mode=log.mode,
-        user_id=None,
-        idempotency_key=key,
-        request_hash=request_hash if key is not None else None,
-        trigger_node_id=trigger.node_id,
-        charge=charge,
-        execution_id=execution_id,
-        before_commit=write_log,
-    )
+    # test calls have keys of their own: a sample can never stand in for a real delivery
+    scope = f"{trigger.id}:test" if log.mode == "test" else str(trigger.id)
+    key = f"{scope}:{idempotency_key}" if idempotency_key is not None else None
+    try:
+        execution = executions.create_execution(
+            trigger.workspace_id,
+            trigger.workflow_id,
+            [item],
+            mode=log.mode,
+            user_id=None,
+            idempotency_key=key,
+            request_hash=request_hash if key is not None else None,
+            trigger_node_id=trigger.node_id,
+            charge=charge,
+            execution_id=execution_id,
+            before_commit=write_log,
+        )
+    except FluxoError as error:
+        db.session.rollback()
+        found = executions.find_by_idempotency_key(trigger.workspace_id, key) if key else None
+        if found is None:
+            record(trigger, log.answered(error.status, error.to_body(), log.duration_ms))
+            raise
+        execution = found
     if execution.id == execution_id:
         return Started(execution, cast(uuid.UUID, row_holder["id"]), duplicate=False)
     if execution.request_hash != request_hash:

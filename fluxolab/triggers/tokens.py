@@ -82,11 +82,12 @@ def mask_in_path(path: str) -> str:
     return _PUBLIC_PATH.sub(lambda m: f"{m.group(1)}{mask(m.group(2))}", path)
 
 
-_PUBLIC_PREFIX = r"(?:/api/webhooks/execute/|/api/forms/|/forms/)"
+# runs of slashes count as one (``/api//webhooks/execute//<token>`` reaches the same route)
+_PUBLIC_PREFIX = r"(?:/+api/+webhooks/+execute/+|/+api/+forms/+|/+forms/+)"
 # the prefix in an absolute URL (``https://host/forms/<token>``, a Referer), or in a path
 # (``/forms/`` after a word character, as in ``/a/forms/``, is no form page; ``//forms/`` is)
 _PUBLIC_PATH = re.compile(
     rf"([A-Za-z][A-Za-z0-9+.-]*://[^/\s?#\"'<>]+{_PUBLIC_PREFIX}"
-    r"|/api/webhooks/execute/|/api/forms/|(?<!\w)/forms/)"
+    r"|/+api/+webhooks/+execute/+|/+api/+forms/+|(?<![\w/])/+forms/+)"
     r"([^/?#\s\"'<>]+)"
 )

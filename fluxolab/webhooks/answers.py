@@ -17,6 +17,9 @@ answers 202 at once, so waiting callers never take all of the server's threads.
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,22 +28,38 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from fluxolab import completion
 from fluxolab.errors import NotFound
 from fluxolab.extensions import db
 from fluxolab.models import FINISHED_STATUSES, Execution, WebhookLog
-from fluxolab.triggers import starts, urls
+from fluxolab.triggers import starts, tokens, urls
 from fluxolab.triggers.lookup import ActiveTrigger
 
+log = logging.getLogger(__name__)
 WAITING_MODES = ("when_complete", "via_node")
-# headers a Respond to Webhook node cannot set (the server owns framing and connection)
-_HOP_BY_HOP = frozenset(
+# headers a Respond to Webhook node cannot set: the server owns framing and connection, and
+# the API's origin must not get cookies, CORS grants or security policies from a workflow
+_REFUSED_HEADERS = frozenset(
     {
         "connection", "content-length", "keep-alive", "proxy-authenticate",
         "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "date", "server",
+        "set-cookie", "content-security-policy", "strict-transport-security",
+        "x-content-type-options", "x-frame-options",
     }
 )  # fmt: skip
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]{0,8192}")
+# what every node answer carries: its body is the workflow's, never a page of the API's origin
+NODE_REPLY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+
+
+def _safe_header(name: str, value: str) -> bool:
+    lower = name.lower()
+    if lower in _REFUSED_HEADERS or lower.startswith("access-control-"):
+        return False
+    return bool(_HEADER_NAME.fullmatch(name) and _HEADER_VALUE.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -54,10 +73,21 @@ class Reply:
     execution_id: uuid.UUID | None = None  # the run the call started (not sent as a header)
 
     def logged_body(self) -> dict[str, Any] | None:
-        """The body as the call log keeps it (JSON objects as they are, the rest wrapped)."""
-        if self.body is None or isinstance(self.body, dict):
-            return self.body
-        return {"body": self.body if isinstance(self.body, str | list) else str(self.body)}
+        """The body as the call log keeps it: token masked, cut to ``WEBHOOK_LOG_BODY_CHARS``.
+
+        Viewers read the logs, so the ``statusUrl`` (which holds the token) is masked; a
+        large result is kept as its first characters (``truncated``).
+        """
+        body = self.body
+        if body is None:
+            return None
+        if isinstance(body, dict) and "statusUrl" in body:
+            body = {**body, "statusUrl": tokens.mask_in_path(str(body["statusUrl"]))}
+        limit = int(current_app.config["WEBHOOK_LOG_BODY_CHARS"])
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
+        if len(text) > limit:
+            return {"truncated": True, "body": text[:limit]}
+        return body if isinstance(body, dict) else {"body": body}
 
 
 def accepted(token: str, execution_id: uuid.UUID) -> dict[str, Any]:
@@ -110,12 +140,31 @@ def start_and_answer(
         elif waiter is None:
             reply = first
         else:
-            reply = _wait(mode, token, run_id, waiter, wait_s)
-            starts.answer_logged(started.log_id, reply.status, reply.logged_body(), elapsed_ms())
+            reply = _after_commit(mode, token, run_id, waiter, wait_s, started.log_id, elapsed_ms)
         return replace(reply, execution_id=run_id)
     finally:
         if waiter is not None:
             waiter.close()
+
+
+def _after_commit(
+    mode: str,
+    token: str,
+    execution_id: uuid.UUID,
+    waiter: completion.Waiter,
+    wait_s: float,
+    log_id: uuid.UUID,
+    elapsed_ms: Callable[[], int],
+) -> Reply:
+    """Wait for the answer and log it; the call is accepted, so a database error is a 202."""
+    try:
+        reply = _wait(mode, token, execution_id, waiter, wait_s)
+        starts.answer_logged(log_id, reply.status, reply.logged_body(), elapsed_ms())
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("execution %s: could not read its answer; answering 202", execution_id)
+        return Reply(202, accepted(token, execution_id))
+    return reply
 
 
 def _wait(
@@ -175,17 +224,18 @@ def node_reply(response: Mapping[str, Any]) -> Reply:
     """The answer a Respond to Webhook node recorded: status, safe headers, body."""
     status = response.get("status")
     status = status if isinstance(status, int) and 200 <= status <= 599 else 200
+    given = response.get("headers")
     headers = {
         str(name): str(value)
-        for name, value in (response.get("headers") or {}).items()
-        if str(name).lower() not in _HOP_BY_HOP and "\n" not in str(value) + str(name)
+        for name, value in (given.items() if isinstance(given, Mapping) else ())
+        if _safe_header(str(name), str(value))
     }
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     body = response.get("body")
     if status in (204, 304):
         body = None
-    return Reply(status, body, headers, content_type)
+    return Reply(status, body, {**headers, **NODE_REPLY_HEADERS}, content_type)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -30,6 +30,7 @@ from werkzeug.http import parse_options_header
 
 from fluxolab.common.jsonbody import nesting_depth_exceeds, refused_value
 from fluxolab.errors import BadRequest, PayloadTooLarge
+from fluxolab.triggers import tokens
 
 MAX_FILES = 20
 MAX_FIELDS = 1000
@@ -185,6 +186,8 @@ def redact_headers(
         lower = name.lower()
         secret = bool(lower in hidden or _SENSITIVE.search(lower))
         secret = secret or any(text in value for text in secrets)
+        if lower in ("referer", "origin") and not secret:
+            value = tokens.mask_in_path(value)  # a page that links here may hold a token
         shown[lower] = REDACTED if secret else value
     return shown
 

@@ -125,9 +125,7 @@ def _check(
     trigger: ActiveTrigger, call: Call, secret: Mapping[str, Any] | None
 ) -> bodies.ParsedBody:
     """Method, size, content type, auth and body; raises the error to answer."""
-    if call.method not in trigger.methods and not (
-        call.method == "HEAD" and "GET" in trigger.methods
-    ):
+    if call.method not in trigger.methods:
         raise MethodNotAllowed(
             f"Metodo {call.method} nao aceito por este webhook.", allow=trigger.methods
         )
@@ -142,18 +140,37 @@ def _check(
 
 
 def check_auth(trigger: ActiveTrigger, call: Call, secret: Mapping[str, Any] | None) -> None:
-    """Check the call's credentials under the webhook's auth mode; raises ``Unauthorized``."""
+    """Check the call's credentials under the webhook's auth mode; raises ``Unauthorized``.
+
+    An api-key credential naming a header the intake or a proxy owns refuses every call.
+    """
     if trigger.auth_mode == "none":
         return
+    name = str((secret or {}).get("name") or "").lower()
+    if trigger.auth_mode == "api-key" and name in RESERVED_HEADERS:
+        secret = None
     tolerance = int(current_app.config["WEBHOOK_SIGNATURE_TOLERANCE_SECONDS"])
     auth.check(trigger.auth_mode, call.headers, call.raw, secret, tolerance_s=tolerance)
 
 
+# headers the intake reads itself: an api-key credential may not name one of them
+RESERVED_HEADERS = frozenset(
+    {
+        "idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature",
+        "content-type", "content-length", "transfer-encoding", "host", "cookie",
+        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
+    }
+)  # fmt: skip
+
+
 def idempotency_key(trigger: ActiveTrigger, headers: Mapping[str, str]) -> str | None:
-    """The caller's idempotency key: ``Idempotency-Key``, else (signed calls) ``webhook-id``."""
-    key = headers.get("idempotency-key")
-    if key is None and trigger.auth_mode == "hmac":
-        key = headers.get("webhook-id")
+    """The caller's idempotency key: ``webhook-id`` for signed calls, else ``Idempotency-Key``.
+
+    A signed call is keyed on its signed id only: an unsigned header must not turn a
+    captured delivery into a new one.
+    """
+    name = "webhook-id" if trigger.auth_mode == "hmac" else "idempotency-key"
+    key = headers.get(name)
     if key is None:
         return None
     key = key.strip()

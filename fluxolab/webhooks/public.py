@@ -77,7 +77,7 @@ def respond(reply: Reply) -> Response:
     return response
 
 
-@blp.route("/<string:token>", methods=list(HTTP_METHODS))
+@blp.route("/<string:token>", methods=list(HTTP_METHODS), provide_automatic_options=False)
 @blp.doc(summary="Call a webhook (starts its workflow)")
 @public
 @takes_raw_body
@@ -97,7 +97,11 @@ def execute(token: str) -> Response:
     return respond(intake.receive(trigger, _call(token, intake.max_body(trigger))))
 
 
-@blp.route("/<string:token>/executions/<uuid:execution_id>", methods=["GET"])
+@blp.route(
+    "/<string:token>/executions/<uuid:execution_id>",
+    methods=["GET"],
+    provide_automatic_options=False,
+)
 @blp.doc(summary="Poll the run a webhook call started")
 @public
 @takes_raw_body

@@ -17,9 +17,9 @@ from marshmallow import Schema, fields, validate
 
 from fluxolab.common.fields import Trimmed
 from fluxolab.common.schemas import BaseSchema, PageArgs
+from fluxolab.engine.nodes.triggers import HTTP_METHODS
 from fluxolab.models import AUTH_MODES
 from fluxolab.webhooks.service import (
-    HTTP_METHODS,
     MAX_CONTENT_TYPES,
     RATE_LIMIT_MAX,
     RESPONSE_MODE_INPUTS,

@@ -31,18 +31,11 @@ from fluxolab.extensions import db
 from fluxolab.models import Credential, Webhook, WebhookLog, Workflow, utcnow
 from fluxolab.triggers import tokens, urls
 from fluxolab.triggers.sync import RESPONSE_MODE_ALIASES
+from fluxolab.webhooks.auth import CREDENTIAL_TYPE_OF
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 RESPONSE_MODE_INPUTS = ("immediately", "when_complete", "via_node", "never", *RESPONSE_MODE_ALIASES)
 RATE_LIMIT_MAX = 100_000
 MAX_CONTENT_TYPES = 20
-# the credential type each auth mode needs (webhook-hmac comes with the intake)
-CREDENTIAL_TYPE_OF_AUTH = {
-    "basic": "http-basic",
-    "bearer": "http-bearer",
-    "api-key": "http-header",
-    "hmac": "webhook-hmac",
-}
 # what PUT may change on a row made from a workflow node (the rest comes from the node)
 SERVER_FIELDS = ("rateLimitPerMinute", "maxBodyBytes", "contentTypes")
 # log modes left out of the statistics (sample calls sent from the UI)
@@ -203,7 +196,7 @@ def _check_workflow(workspace_id: uuid.UUID, workflow_id: uuid.UUID) -> None:
 
 def _check_auth(workspace_id: uuid.UUID, mode: str, credential_id: uuid.UUID | None) -> None:
     """422 unless the credential exists in the workspace with the type ``mode`` needs."""
-    needed = CREDENTIAL_TYPE_OF_AUTH.get(mode)
+    needed = CREDENTIAL_TYPE_OF.get(mode)
     if credential_id is None:
         if needed is None:
             return

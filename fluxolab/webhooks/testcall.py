@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from fluxolab.errors import NotFound
+from fluxolab.credentials.cipher import InvalidToken
+from fluxolab.errors import Conflict, NotFound
 from fluxolab.extensions import db
 from fluxolab.models import Webhook
 from fluxolab.triggers import tokens
@@ -60,7 +61,13 @@ def run_test(
     encrypted = db.session.scalar(
         db.select(Webhook.token_encrypted).where(Webhook.id == webhook_id)
     )
-    token = tokens.decrypt(str(encrypted))
+    try:
+        token = tokens.decrypt(str(encrypted))
+    except InvalidToken:
+        raise Conflict(
+            "O token deste webhook nao pode ser lido com as chaves atuais; gere um novo token.",
+            code="webhook_token_unreadable",
+        ) from None
     body = sample.get("body", SAMPLE_BODY)
     raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
     content_type = "text/plain" if isinstance(body, str) else "application/json"

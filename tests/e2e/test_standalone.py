@@ -228,6 +228,40 @@ def test_workflow_runs_through_the_worker_on_sqlite_and_the_filesystem_broker(
     assert [w["executionCount"] for w in listed["workflows"] if w["id"] == workflow_id] == [1]
 
 
+def test_a_webhook_call_runs_and_answers_through_the_standalone_system(
+    system: System, account: dict[str, str]
+) -> None:
+    flow = {
+        "nodes": [
+            {
+                "id": "hook",
+                "type": "webhook",
+                "params": {"path": "e2e", "method": "POST", "respondMode": "when_complete"},
+            },
+            {
+                "id": "double",
+                "type": "set",
+                "params": {"fields": [{"name": "twice", "value": "{{ $json.body.n * 2 }}"}]},
+            },
+        ],
+        "connections": [{"from": "hook", "to": "double"}],
+    }
+    headers = {"Authorization": f"Bearer {account['token']}"}
+    with httpx.Client(base_url=f"{system.api}/api", headers=headers, timeout=30) as client:
+        workflow_id = client.post("/workflows", json={"name": "hook", "definition": flow}).json()[
+            "workflow"
+        ]["id"]
+        assert client.patch(f"/workflows/{workflow_id}/status", json={"active": True}).is_success
+        (hook,) = client.get("/webhooks", params={"workflowId": workflow_id}).json()["webhooks"][
+            "webhooks"
+        ]
+    # the caller is a third party: no token of ours, only the webhook's URL
+    answered = httpx.post(hook["url"], json={"n": 21}, timeout=30)
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    assert body["status"] == "completed" and body["data"][0]["twice"] == 42
+
+
 def test_docs_serve_swagger_html_and_openapi_json(system: System) -> None:
     docs = httpx.get(f"{system.api}/api/docs")
     spec = httpx.get(f"{system.api}/api/openapi.json")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from fluxolab.extensions import db
 from fluxolab.models import Execution, Webhook, WebhookLog
+from fluxolab.triggers import tokens
 from fluxolab.webhooks import auth
 from tests.factories import Account, make_account
 from tests.webhooks.helpers import active_hook, credential, hook_flow, url
@@ -79,7 +80,8 @@ def test_immediate_acknowledgement_stores_the_run_and_its_log(
         202,
         execution.id,
     )
-    assert log.response_body == body and log.headers["authorization"] == "[redacted]"
+    masked = {**body, "statusUrl": body["statusUrl"].replace(token, tokens.mask(token))}
+    assert log.response_body == masked and log.headers["authorization"] == "[redacted]"
     assert json.loads(log.body or "")["order"] == 7
 
 

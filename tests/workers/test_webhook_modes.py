@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from fluxolab.extensions import db
+from fluxolab.models import Execution
 from tests.factories import Account, make_account
 from tests.webhooks.helpers import active_hook, hook_flow, url
 from tests.workers.conftest import WorkerProcess, wait_for_status
@@ -134,12 +137,17 @@ def test_via_node_answers_with_the_respond_node_before_the_run_ends(
     app: Flask, api: FlaskClient, owner: Account, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     start_worker(pool="solo")
-    flow = hook_flow({"respondMode": "via_node"}, tail=[RESPOND, code_node(3)])
-    _, token = active_hook(api, owner, flow)
-    response, elapsed = _timed(api, token, {})
+    flow = hook_flow({"respondMode": "via_node"}, tail=[RESPOND, code_node(6)])
+    workflow_id, token = active_hook(api, owner, flow)
+    response, _ = _timed(api, token, {})
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json() == {"ok": True} and response.headers["X-Flow"] == "yes"
-    assert elapsed < 3, "answered when the node ran, not when the run ended"
+    with app.app_context():
+        run = db.session.scalars(
+            select(Execution).where(Execution.workflow_id == uuid.UUID(workflow_id))
+        ).one()
+        assert run.status == "running", "answered when the node ran, not when the run ended"
+    assert wait_for_status(app, run.id).status == "succeeded"
 
 
 def test_waiting_modes_over_the_waiter_cap_answer_202_at_once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from fluxolab.engine.call import NodeCall
 from fluxolab.engine.nodetype import NodeType, Outputs
@@ -28,8 +28,14 @@ def _schedule_issues(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Report an invalid cron expression or timezone."""
     issues = timezone_issues(params)
     cron = params.get("cron")
-    if isinstance(cron, str) and cron.strip() and not croniter.is_valid(cron):
-        issues.append(("cron", f"'{cron}' is not a valid cron expression"))
+    if isinstance(cron, str) and cron.strip():
+        if not croniter.is_valid(cron):
+            issues.append(("cron", f"'{cron}' is not a valid cron expression"))
+            return issues
+        try:
+            croniter(cron).get_next(float)
+        except CroniterError:
+            issues.append(("cron", f"'{cron}' never comes due (no such date)"))
     return issues
 
 
