@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from typing import cast as typed
 
 from sqlalchemy import Select, Table, bindparam, insert, select, update
@@ -42,6 +42,16 @@ class ExecutionFilters:
     mode: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+class RunTarget(NamedTuple):
+    """What starting a run reads: the current version, the usage period, the plan's limit."""
+
+    version_id: uuid.UUID
+    version: int
+    checksum: str
+    period_start: datetime
+    limit: int | None
 
 
 _E = typed(Table, Execution.__table__)
@@ -112,6 +122,7 @@ def create_execution(
     charge: bool = True,
     execution_id: uuid.UUID | None = None,
     before_commit: Callable[[uuid.UUID], None] | None = None,
+    target: RunTarget | None = None,
 ) -> Execution:
     """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
 
@@ -124,15 +135,19 @@ def create_execution(
     ``idempotency_key`` so a reuse of the key with another request can be told apart;
     ``charge=False`` does not count the run in the plan quota (webhook tests).
     ``before_commit(execution_id)`` writes more rows in the same transaction (the call log
-    of a webhook or form); ``execution_id`` picks the new row's id.
+    of a webhook or form); ``execution_id`` picks the new row's id. ``target`` is the run
+    target when the caller read it already in this transaction (a public trigger's token
+    lookup); else it is one query here.
     """
-    target = (
-        db.session.connection()
-        .execute(_RUN_TARGET, {"workflow_id": workflow_id, "workspace_id": workspace_id})
-        .first()
-    )
     if target is None:
-        raise NotFound("Workflow nao encontrado.")
+        found = (
+            db.session.connection()
+            .execute(_RUN_TARGET, {"workflow_id": workflow_id, "workspace_id": workspace_id})
+            .first()
+        )
+        if found is None:
+            raise NotFound("Workflow nao encontrado.")
+        target = RunTarget(*found)
     version_id, number, version_checksum, period_start, limit = target
     if version is not None:
         version_id, number, version_checksum = version.id, version.version, version.checksum

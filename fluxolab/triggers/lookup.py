@@ -2,7 +2,10 @@
 
 A token answers only while its row is enabled and its workflow is active and not deleted;
 anything else (unknown, disabled, rotated away, malformed) is the same ``None``, so a
-caller cannot tell which one it was.
+caller cannot tell which one it was. The same query reads what starting a run needs (the
+workflow's current version, the workspace's usage and plan limit: ``RunTarget``), so
+``create_execution`` does not query them again. No cache: a rotated or disabled token
+stops answering with the next call, in every process.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
+from fluxolab.executions.service import RunTarget
 from fluxolab.extensions import db
-from fluxolab.models import Webhook, Workflow
+from fluxolab.models import Plan, Webhook, Workflow, WorkflowVersion, Workspace
 from fluxolab.triggers import tokens
 
 
@@ -36,6 +40,7 @@ class ActiveTrigger:
     rate_limit_per_minute: int | None
     max_body_bytes: int | None
     content_types: tuple[str, ...]
+    run_target: RunTarget | None = None
 
 
 _FIND = (
@@ -55,8 +60,20 @@ _FIND = (
         Webhook.rate_limit_per_minute,
         Webhook.max_body_bytes,
         Webhook.content_types,
+        WorkflowVersion.id,
+        WorkflowVersion.version,
+        WorkflowVersion.checksum,
+        Workspace.usage_period_start,
+        Plan.limits["executions"].as_integer(),
     )
     .join(Workflow, Workflow.id == Webhook.workflow_id)
+    .join(
+        WorkflowVersion,
+        (WorkflowVersion.workflow_id == Workflow.id)
+        & (WorkflowVersion.version == Workflow.version),
+    )
+    .join(Workspace, Workspace.id == Workflow.workspace_id)
+    .join(Plan, Plan.id == Workspace.plan_id)
     .where(
         Webhook.token_hash == bindparam("token_hash"),
         Webhook.kind == bindparam("kind"),
@@ -72,10 +89,14 @@ def find_active(token: str, kind: str) -> ActiveTrigger | None:
     if not tokens.well_formed(token):
         return None
     params = {"token_hash": tokens.token_hash(token), "kind": kind}
-    row = db.session.execute(_FIND, params).first()
+    row = db.session.connection().execute(_FIND, params).first()
     if row is None:
         return None
-    values = list(row)
-    values[8] = tuple(values[8] or ())
-    values[14] = tuple(values[14] or ())
-    return ActiveTrigger(*values)
+    (id_, workspace_id, workflow_id, workflow_name, kind_, node_id, name, path, methods,
+     auth_mode, credential_id, response_mode, rate_limit, max_body, content_types,
+     *target) = row  # fmt: skip
+    return ActiveTrigger(
+        id_, workspace_id, workflow_id, workflow_name, kind_, node_id, name, path,
+        tuple(methods or ()), auth_mode, credential_id, response_mode, rate_limit, max_body,
+        tuple(content_types or ()), RunTarget(*target),
+    )  # fmt: skip

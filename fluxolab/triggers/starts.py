@@ -136,6 +136,7 @@ def start(
         charge=charge,
         execution_id=execution_id,
         before_commit=write_log,
+        target=trigger.run_target,
     )
     if execution.id == execution_id:
         return Started(execution, cast(uuid.UUID, row_holder["id"]), duplicate=False)
