@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint check services-shell lock clean bench fuzz
+.PHONY: run test install lint check services-shell lock clean bench bench-webhooks fuzz
 
 $(STAMP): constraints.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ services-shell: install ## A shell with throw-away PostgreSQL and Redis (DATABAS
 
 bench: install ## Run the benchmarks in bench/ (see bench/README.md)
 	scripts/with-services.sh $(BIN)/python bench/executions.py
+
+bench-webhooks: install ## The public webhook intake benchmark, with its baseline and the manual-run figure
+	scripts/with-services.sh $(BIN)/python bench/webhook_intake.py
 
 lock: ## Re-resolve constraints.txt from setup.cfg (review the diff)
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

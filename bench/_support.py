@@ -304,9 +304,10 @@ async def _exchange(
 
 
 def post_request(host: str, port: int, path: str, token: str, body: bytes) -> bytes:
-    """Build the bytes of a JSON POST with a bearer token (HTTP/1.1, keep-alive)."""
+    """Build the bytes of a JSON POST with a bearer token, if any (HTTP/1.1, keep-alive)."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body

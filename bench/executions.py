@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -217,10 +217,10 @@ class Stack:
         self.redis.flushdb()
         self.conn = psycopg.connect(self.dsn, autocommit=True, application_name="bench")
 
-    def start_api(self) -> None:
-        """gunicorn wsgi:app with ``--api-workers`` x ``--api-threads`` (gthread when > 1)."""
+    def start_api(self, app: str = "wsgi:app", extra: tuple[str, ...] = ()) -> None:
+        """gunicorn ``app`` with ``--api-workers`` x ``--api-threads`` (gthread when > 1)."""
         argv = [
-            sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"{HOST}:{self.port}",
+            sys.executable, "-m", "gunicorn", app, *extra, "--bind", f"{HOST}:{self.port}",
             "--workers", str(self.args.api_workers), "--threads", str(self.args.api_threads),
             "--graceful-timeout", "5",
         ]  # fmt: skip
@@ -440,10 +440,18 @@ class Saturation:
     db: dict[str, float]
     redis_commands: dict[str, float]  # per execution, by command
     others: list[tuple[str, float]]  # busiest processes outside the benchmark, CPU seconds
+    execution_ids: list[str | None] = field(default_factory=list)  # of the answers, in order
+    latencies: list[float] = field(default_factory=list)  # ms, request sent -> answered
 
 
-def saturation_run(stack: Stack, count: int, connections: int, timeout: float) -> Saturation:
-    """Fire ``count`` runs with ``connections`` in flight and wait until all succeeded."""
+def saturation_run(
+    stack: Stack, count: int, connections: int, timeout: float, *, wait: bool = True
+) -> Saturation:
+    """Fire ``count`` runs with ``connections`` in flight and wait until all succeeded.
+
+    ``wait=False`` measures the answers only (the rate is then the accept rate): the
+    intake with the workers stopped, or a server that starts no run.
+    """
     time.sleep(STATS_SETTLE)
     db_before = stack.db_counters()
     own_before = stack.own_queries
@@ -451,7 +459,8 @@ def saturation_run(stack: Stack, count: int, connections: int, timeout: float) -
     before = stack.sample()
     requests = asyncio.run(closed_loop(stack.port, stack.run_request(), count, connections))
     check_answers(requests)
-    _, last = stack.wait_finished(before.wall, count, timeout)
+    answered = max(r.done for r in requests)
+    last = stack.wait_finished(before.wall, count, timeout)[1] if wait else answered
     after = stack.sample()
     redis_commands = stack.redis_calls() - redis_before
     redis_commands.pop("info", None)  # only this benchmark sends INFO
@@ -464,7 +473,7 @@ def saturation_run(stack: Stack, count: int, connections: int, timeout: float) -
     return Saturation(
         count=count,
         rate=count / (last - before.wall),
-        accept_rate=count / (max(r.done for r in requests) - before.wall),
+        accept_rate=count / (answered - before.wall),
         cpu_ms=cpu,
         system_share={
             name: (after.system[name] - before.system[name]) * 1000 / count / max(cpu[name], 1e-9)
@@ -476,6 +485,8 @@ def saturation_run(stack: Stack, count: int, connections: int, timeout: float) -
         db=db,
         redis_commands={name: calls / count for name, calls in redis_commands.items()},
         others=busiest_others(before.table, after.table, before.ours | after.ours),
+        execution_ids=[request.execution_id for request in requests],
+        latencies=[(request.done - request.sent) * 1000 for request in requests],
     )
 
 
@@ -774,6 +785,19 @@ def summary_line(sat: Saturation, lat: list[Latency], statements: dict[str, Any]
 # --- main ----------------------------------------------------------------------------------
 
 
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the servers under test (shared with the other benchmarks)."""
+    add = parser.add_argument
+    add("--api-workers", type=int, default=2, help="gunicorn worker processes (2)")
+    add("--api-threads", type=int, default=4, help="threads per gunicorn worker (4)")
+    add("--access-log", action="store_true", help="gunicorn access log on (off by default)")
+    add("--pool", default="solo", help="celery pool: solo, prefork, threads (solo)")
+    add("--concurrency", type=int, default=1, help="celery pool size; solo: 1 (1)")
+    add("--worker-processes", type=int, default=2, help="celery worker processes (2)")
+    add("--task-events", action="store_true", help="workers send task events, as with Flower")
+    add("--timeout", type=float, default=300.0, help="max seconds to wait for a phase (300)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (all bounded: the run stops by itself)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -785,14 +809,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--rates", default="half,60", help="latency arrival rates; 'half' = saturated/2")
     add("--latency-seconds", type=float, default=15.0, help="length of each latency run (15)")
     add("--statement-runs", type=int, default=50, help="runs of the statement-log pass (50)")
-    add("--api-workers", type=int, default=2, help="gunicorn worker processes (2)")
-    add("--api-threads", type=int, default=4, help="threads per gunicorn worker (4)")
-    add("--access-log", action="store_true", help="gunicorn access log on (off by default)")
-    add("--pool", default="solo", help="celery pool: solo, prefork, threads (solo)")
-    add("--concurrency", type=int, default=1, help="celery pool size; solo: 1 (1)")
-    add("--worker-processes", type=int, default=2, help="celery worker processes (2)")
-    add("--task-events", action="store_true", help="workers send task events, as with Flower")
-    add("--timeout", type=float, default=300.0, help="max seconds to wait for a phase (300)")
+    add_server_options(parser)
     add("--profile", metavar="DIR", help="also profile API and worker with py-spy into DIR")
     add("--py-spy", default="py-spy", help="py-spy executable (py-spy)")
     add("--profile-rate", type=int, default=100, help="py-spy samples per second (100)")
@@ -805,6 +822,19 @@ def latency_rates(spec: str, saturated: float) -> list[float]:
     return [saturated / 2 if part == "half" else float(part) for part in spec.split(",") if part]
 
 
+def warm_and_saturate(stack: Stack, args: argparse.Namespace, label: str = "") -> list[Saturation]:
+    """Warm up with ``--warmup`` runs, then ``--runs`` saturation runs of ``--executions``."""
+    log(f"{label}warm-up: {args.warmup} runs")
+    start = time.time()
+    check_answers(asyncio.run(closed_loop(stack.port, stack.run_request(), args.warmup, 8)))
+    stack.wait_finished(start, args.warmup, timeout=120)
+    runs = []
+    for index in range(args.runs):
+        runs.append(saturation_run(stack, args.executions, args.connections, args.timeout))
+        log(f"{label}saturation {index + 1}/{args.runs}: {runs[-1].rate:.1f} executions/s")
+    return runs
+
+
 def measure(stack: Stack, args: argparse.Namespace, facts: dict[str, str]) -> list[str]:
     """Set up, warm up, run every phase; return the report lines."""
     log(f"server logs in {stack.work}; migrating a fresh database")
@@ -812,14 +842,7 @@ def measure(stack: Stack, args: argparse.Namespace, facts: dict[str, str]) -> li
     stack.start_api()
     stack.start_workers()
     stack.setup_account()
-    log(f"warm-up: {args.warmup} runs")
-    start = time.time()
-    check_answers(asyncio.run(closed_loop(stack.port, stack.run_request(), args.warmup, 8)))
-    stack.wait_finished(start, args.warmup, timeout=120)
-    runs = []
-    for index in range(args.runs):
-        runs.append(saturation_run(stack, args.executions, args.connections, args.timeout))
-        log(f"saturation {index + 1}/{args.runs}: {runs[-1].rate:.1f} executions/s")
+    runs = warm_and_saturate(stack, args)
     median = median_saturation(runs)
     latencies = []
     for rate in latency_rates(args.rates, median.rate):

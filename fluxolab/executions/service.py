@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from typing import cast as typed
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, make_transient_to_detached
 
@@ -42,6 +42,16 @@ class ExecutionFilters:
     mode: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+class RunTarget(NamedTuple):
+    """What starting a run reads: the current version, the usage period, the plan's limit."""
+
+    version_id: uuid.UUID
+    version: int
+    checksum: str
+    period_start: datetime
+    limit: int | None
 
 
 _E = typed(Table, Execution.__table__)
@@ -77,6 +87,40 @@ _CHARGE = _CHARGE.values(executions_used=_WS.c.executions_used + 1)
 _CHARGE_WITHIN = _CHARGE.where(_WS.c.executions_used < bindparam("limit"))
 
 
+def _over_quota(limit: int | None) -> PlanLimitExceeded:
+    return PlanLimitExceeded(
+        f"Limite de {limit} execucoes do plano atingido neste periodo; faca upgrade do plano.",
+    )
+
+
+@lru_cache(maxsize=16)
+def _charged_insert(
+    within: bool, keys: tuple[str, ...], extra: Table | None, extra_keys: tuple[str, ...]
+) -> Insert:
+    """Charge the quota, insert the execution (and ``extra``'s row) in one statement.
+
+    PostgreSQL only (data-modifying CTEs): ``WITH charged AS (UPDATE workspaces ...
+    RETURNING id), started AS (INSERT INTO executions SELECT ... FROM charged RETURNING
+    id) INSERT INTO <extra> SELECT ... FROM started RETURNING id``. Over the quota the
+    UPDATE matches nothing, so nothing is inserted and no row comes back. Parameters are
+    ``e_<column>`` for the execution, ``x_<column>`` for the extra row.
+    """
+    charged = (_CHARGE_WITHIN if within else _CHARGE).returning(_WS.c.id).cte("charged")
+    started = insert(_E).from_select(
+        list(keys),
+        select(*(bindparam(f"e_{key}", type_=_E.c[key].type) for key in keys)).select_from(charged),
+    )
+    if extra is None:
+        return started.returning(_E.c.id)
+    started_cte = started.returning(_E.c.id).cte("started")
+    rows = select(*(bindparam(f"x_{key}", type_=extra.c[key].type) for key in extra_keys))
+    return (
+        insert(extra)
+        .from_select(list(extra_keys), rows.select_from(started_cte))
+        .returning(extra.c.id)
+    )
+
+
 def _charge_quota(workspace_id: uuid.UUID, period_start: datetime, limit: int | None) -> None:
     """Count one execution against the plan, atomically; raise ``PlanLimitExceeded`` when over."""
     connection = db.session.connection()
@@ -89,9 +133,7 @@ def _charge_quota(workspace_id: uuid.UUID, period_start: datetime, limit: int | 
     params = {"workspace_id": workspace_id, "limit": limit}
     charged = connection.execute(_CHARGE if limit is None else _CHARGE_WITHIN, params)
     if charged.rowcount != 1:
-        raise PlanLimitExceeded(
-            f"Limite de {limit} execucoes do plano atingido neste periodo; faca upgrade do plano.",
-        )
+        raise _over_quota(limit)
 
 
 def create_execution(
@@ -111,7 +153,8 @@ def create_execution(
     request_hash: str | None = None,
     charge: bool = True,
     execution_id: uuid.UUID | None = None,
-    before_commit: Callable[[uuid.UUID], None] | None = None,
+    with_row: tuple[Table, dict[str, Any]] | None = None,
+    target: RunTarget | None = None,
 ) -> Execution:
     """Persist a ``queued`` execution and publish ``executions.run`` after the commit.
 
@@ -123,16 +166,22 @@ def create_execution(
     that starts the run (default: the first trigger); ``request_hash`` is stored with an
     ``idempotency_key`` so a reuse of the key with another request can be told apart;
     ``charge=False`` does not count the run in the plan quota (webhook tests).
-    ``before_commit(execution_id)`` writes more rows in the same transaction (the call log
-    of a webhook or form); ``execution_id`` picks the new row's id.
+    ``with_row=(table, row)`` inserts one more row in the same transaction, after the
+    execution (the call log of a webhook or form); ``execution_id`` picks the new row's id.
+    On PostgreSQL the quota charge, the execution and that row are one statement (a
+    data-modifying CTE, one round trip); elsewhere (SQLite) they are sent one by one.
+    ``target`` is the run target when the caller read it already in this transaction (a
+    public trigger's token lookup); else it is one query here.
     """
-    target = (
-        db.session.connection()
-        .execute(_RUN_TARGET, {"workflow_id": workflow_id, "workspace_id": workspace_id})
-        .first()
-    )
     if target is None:
-        raise NotFound("Workflow nao encontrado.")
+        found = (
+            db.session.connection()
+            .execute(_RUN_TARGET, {"workflow_id": workflow_id, "workspace_id": workspace_id})
+            .first()
+        )
+        if found is None:
+            raise NotFound("Workflow nao encontrado.")
+        target = RunTarget(*found)
     version_id, number, version_checksum, period_start, limit = target
     if version is not None:
         version_id, number, version_checksum = version.id, version.version, version.checksum
@@ -141,7 +190,14 @@ def create_execution(
         raise ValidationFailed(
             f"O workflow nao pode ser executado: {issues[0]}", errors={"definition": issues}
         )
-    if charge:
+    connection = db.session.connection()
+    # one statement for charge + insert(s) where the database can (PostgreSQL CTEs)
+    combined = (
+        charge
+        and connection.dialect.name == "postgresql"
+        and period_start + USAGE_PERIOD > utcnow()
+    )
+    if charge and not combined:
         _charge_quota(workspace_id, period_start, limit)
     now = utcnow()
     values: dict[str, Any] = {
@@ -167,9 +223,18 @@ def create_execution(
         "cancel_requested": False,
     }
     try:
-        db.session.connection().execute(_INSERT, values)
-        if before_commit is not None:
-            before_commit(values["id"])
+        if combined:
+            extra, extra_row = with_row if with_row is not None else (None, {})
+            params = {f"e_{key}": value for key, value in values.items()}
+            params.update({f"x_{key}": value for key, value in extra_row.items()})
+            params.update(workspace_id=workspace_id, limit=limit)
+            statement = _charged_insert(limit is not None, tuple(values), extra, tuple(extra_row))
+            if connection.execute(statement, params).first() is None:
+                raise _over_quota(limit)
+        else:
+            connection.execute(_INSERT, values)
+            if with_row is not None:
+                connection.execute(insert(with_row[0]), with_row[1])
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -2,7 +2,10 @@
 
 A token answers only while its row is enabled and its workflow is active and not deleted;
 anything else (unknown, disabled, rotated away, malformed) is the same ``None``, so a
-caller cannot tell which one it was.
+caller cannot tell which one it was. The same query reads what starting a run needs (the
+workflow's current version, the workspace's usage and plan limit: ``RunTarget``), so
+``create_execution`` does not query them again. No cache: a rotated or disabled token
+stops answering with the next call, in every process.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from fluxolab.executions.service import RunTarget
 from fluxolab.extensions import db
-from fluxolab.models import Webhook, Workflow
+from fluxolab.models import Plan, Webhook, Workflow, WorkflowVersion, Workspace
 from fluxolab.triggers import tokens
 
 
@@ -37,6 +41,7 @@ class ActiveTrigger:
     rate_limit_per_minute: int | None
     max_body_bytes: int | None
     content_types: tuple[str, ...]
+    run_target: RunTarget | None = None
 
 
 _COLUMNS = (
@@ -57,8 +62,22 @@ _COLUMNS = (
     Webhook.content_types,
 )
 _FIND = (
-    select(*_COLUMNS)
+    select(
+        *_COLUMNS,
+        WorkflowVersion.id,
+        WorkflowVersion.version,
+        WorkflowVersion.checksum,
+        Workspace.usage_period_start,
+        Plan.limits["executions"].as_integer(),
+    )
     .join(Workflow, Workflow.id == Webhook.workflow_id)
+    .join(
+        WorkflowVersion,
+        (WorkflowVersion.workflow_id == Workflow.id)
+        & (WorkflowVersion.version == Workflow.version),
+    )
+    .join(Workspace, Workspace.id == Workflow.workspace_id)
+    .join(Plan, Plan.id == Workspace.plan_id)
     .where(
         Webhook.token_hash == bindparam("token_hash"),
         Webhook.kind == bindparam("kind"),
@@ -74,11 +93,14 @@ def find_active(token: str, kind: str) -> ActiveTrigger | None:
     if not tokens.well_formed(token):
         return None
     params = {"token_hash": tokens.token_hash(token), "kind": kind}
-    return _trigger(db.session.execute(_FIND, params).first())
+    return _trigger(db.session.connection().execute(_FIND, params).first())
 
 
 def find_by_id(workspace_id: uuid.UUID, webhook_id: uuid.UUID, kind: str) -> ActiveTrigger | None:
-    """Return a trigger of the workspace by id, enabled or not, of a live workflow (tests)."""
+    """Return a trigger of the workspace by id, enabled or not, of a live workflow (tests).
+
+    Its ``run_target`` is None: ``create_execution`` reads it.
+    """
     row = db.session.execute(
         select(*_COLUMNS)
         .join(Workflow, Workflow.id == Webhook.workflow_id)
@@ -95,7 +117,11 @@ def find_by_id(workspace_id: uuid.UUID, webhook_id: uuid.UUID, kind: str) -> Act
 def _trigger(row: Any) -> ActiveTrigger | None:
     if row is None:
         return None
-    values = list(row)
-    values[8] = tuple(values[8] or ())
-    values[14] = tuple(values[14] or ())
-    return ActiveTrigger(*values)
+    (id_, workspace_id, workflow_id, workflow_name, kind_, node_id, name, path, methods,
+     auth_mode, credential_id, response_mode, rate_limit, max_body, content_types,
+     *target) = row  # fmt: skip
+    return ActiveTrigger(
+        id_, workspace_id, workflow_id, workflow_name, kind_, node_id, name, path,
+        tuple(methods or ()), auth_mode, credential_id, response_mode, rate_limit, max_body,
+        tuple(content_types or ()), RunTarget(*target) if target else None,
+    )  # fmt: skip

@@ -117,13 +117,8 @@ def start(
     call, what ``create_execution`` raises (plan quota, a workflow that cannot run).
     """
     execution_id = execution_id or uuid.uuid4()
-    row_holder: dict[str, Any] = {}
-
-    def write_log(new_id: uuid.UUID) -> None:
-        logged = log.answered(log.response_status, answer(new_id), log.duration_ms)
-        row_holder.update(_row(trigger, logged, new_id))
-        db.session.connection().execute(_INSERT_LOG, row_holder)
-
+    logged = log.answered(log.response_status, answer(execution_id), log.duration_ms)
+    log_row = _row(trigger, logged, execution_id)
     # test calls have keys of their own: a sample can never stand in for a real delivery
     scope = f"{trigger.id}:test" if log.mode == "test" else str(trigger.id)
     key = f"{scope}:{idempotency_key}" if idempotency_key is not None else None
@@ -139,7 +134,8 @@ def start(
             trigger_node_id=trigger.node_id,
             charge=charge,
             execution_id=execution_id,
-            before_commit=write_log,
+            with_row=(_LOGS, log_row),
+            target=trigger.run_target,
         )
     except FluxoError as error:
         db.session.rollback()
@@ -149,7 +145,7 @@ def start(
             raise
         execution = found
     if execution.id == execution_id:
-        return Started(execution, cast(uuid.UUID, row_holder["id"]), duplicate=False)
+        return Started(execution, cast(uuid.UUID, log_row["id"]), duplicate=False)
     if execution.request_hash != request_hash:
         message = "Chave de idempotencia ja usada com outra requisicao."
         record(trigger, log.answered(409, {"message": message}, log.duration_ms), execution.id)

@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from fluxolab.common.jsonbody import takes_raw_body
 from fluxolab.common.security import public
 from fluxolab.engine.nodes.triggers import HTTP_METHODS
-from fluxolab.extensions import client_ip
+from fluxolab.extensions import client_ip, limiter
 from fluxolab.webhooks import intake
 from fluxolab.webhooks.answers import Reply
 
@@ -28,6 +28,9 @@ blp = Blueprint(
     url_prefix="/api/webhooks/execute",
     description="Public webhook endpoints: start a workflow, poll the run it started",
 )
+# No declarative limits here: the intake throttles the source IP and the webhook itself
+# (``intake.resolve``), so flask-limiter's per-request resolution is skipped.
+limiter.exempt(blp)
 
 
 def _query() -> dict[str, Any]:
