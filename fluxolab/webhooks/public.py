@@ -28,9 +28,16 @@ blp = Blueprint(
     url_prefix="/api/webhooks/execute",
     description="Public webhook endpoints: start a workflow, poll the run it started",
 )
-# No declarative limits here: the intake throttles the source IP and the webhook itself
-# (``intake.resolve``), so flask-limiter's per-request resolution is skipped.
-limiter.exempt(blp)
+
+
+@limiter.request_filter
+def _own_throttles() -> bool:
+    """Skip flask-limiter's per-request limit resolution on the public webhook routes.
+
+    They have no declarative limits: the intake throttles the source IP and the webhook
+    itself (``intake.resolve``), and those throttles stay on.
+    """
+    return request.blueprint == blp.name
 
 
 def _query() -> dict[str, Any]:
