@@ -184,3 +184,27 @@ def test_tokens_are_masked_also_behind_doubled_slashes() -> None:
         f"GET /api/forms/{token}/x HTTP/1.1",
     ):
         assert token not in tokens.mask_in_path(path), path
+
+
+def test_more_files_than_allowed_is_a_413_and_logged(client: FlaskClient) -> None:
+    import io
+
+    from fluxolab.webhooks.bodies import MAX_FILES
+
+    owner = make_account()
+    workflow_id, token = active_hook(client, owner, hook_flow())
+    files = {f"f{n}": (io.BytesIO(b"x"), f"{n}.txt", "text/plain") for n in range(MAX_FILES + 1)}
+    response = client.post(url(token), data=files, content_type="multipart/form-data")
+    assert response.status_code == 413 and isinstance(response.get_json()["message"], str)
+    statuses = [
+        row.response_status
+        for row in db.session.scalars(
+            select(WebhookLog)
+            .join(Webhook, Webhook.id == WebhookLog.webhook_id)
+            .where(Webhook.workflow_id == uuid.UUID(workflow_id))
+        )
+    ]
+    runs = db.session.scalars(
+        select(Execution).where(Execution.workflow_id == uuid.UUID(workflow_id))
+    ).all()
+    assert statuses == [413] and runs == []
