@@ -17,6 +17,7 @@ from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import redis as kombu_redis
+from kombu.utils.json import dumps
 
 TRANSPORT = "fluxolab.broker:Transport"
 
@@ -44,3 +45,23 @@ class Transport(kombu_redis.Transport):
 def install() -> None:
     """Resolve the ``redis`` scheme to :class:`Transport` (before any connection is made)."""
     TRANSPORT_ALIASES["redis"] = TRANSPORT
+
+
+def push(channel: Any, queue: str, messages: list[dict[str, Any]]) -> bool:
+    """Put prepared messages on ``queue`` with one Redis round trip; False: not this transport.
+
+    What kombu's Redis channel does when Celery publishes a task (to the default exchange,
+    routing key = the queue: ``basic_publish`` -> ``_put``: encode the body, add a delivery
+    tag and the delivery info, ``LPUSH`` onto the queue's list), for many messages in one
+    pipeline.
+    """
+    if not isinstance(channel, Channel):
+        return False
+    key = channel._q_for_pri(queue, 0)
+    with channel.conn_or_acquire() as client:
+        pipeline = client.pipeline(transaction=False)
+        for message in messages:
+            channel._inplace_augment_message(message, "", queue)
+            pipeline.lpush(key, dumps(message))
+        pipeline.execute()
+    return True

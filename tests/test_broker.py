@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import redis
@@ -30,3 +31,32 @@ def test_redis_urls_use_the_transport_with_a_reusable_client(app: Flask, redis_u
     assert [body["headers"]["task"] for body in bodies] == ["executions.run"] * 2
     assert sorted(body["headers"]["argsrepr"] for body in bodies) == ["['first']", "['second']"]
     queue.delete("executions")
+
+
+def test_runs_published_together_are_the_messages_send_task_builds(
+    app: Flask, redis_url: str
+) -> None:
+    queue = redis.Redis.from_url(redis_url)
+    queue.delete("executions")
+    with app.app_context():
+        assert dispatch.send("executions.run", "alone")
+        assert dispatch.send_runs(["a", "b", "c"])
+        assert dispatch.send_runs([])
+    single, *together = [json.loads(raw) for raw in reversed(queue.lrange("executions", 0, -1))]
+    queue.delete("executions")
+    assert [json.loads(base64.b64decode(m["body"]))[0] for m in together] == [["a"], ["b"], ["c"]]
+    assert len({m["headers"]["id"] for m in together}) == 3  # one task id each
+    assert len({m["properties"]["delivery_tag"] for m in together}) == 3
+    for message in together:
+        assert message.keys() == single.keys()
+        assert message["headers"].keys() == single["headers"].keys()
+        assert message["headers"]["task"] == "executions.run"
+        assert message["headers"]["id"] == message["headers"]["root_id"]
+        assert message["headers"]["id"] == message["properties"]["correlation_id"]
+        for name in ("content-type", "content-encoding"):
+            assert message[name] == single[name]
+        for name in ("delivery_info", "delivery_mode", "priority", "body_encoding", "reply_to"):
+            assert message["properties"][name] == single["properties"][name], name
+        same = ("lang", "retries", "timelimit", "ignore_result", "origin", "kwargsrepr", "eta")
+        for name in same:
+            assert message["headers"][name] == single["headers"][name], name

@@ -342,8 +342,7 @@ def wake_deferred(workspace_id: uuid.UUID) -> None:
     lock_workspace(workspace_id)
     waiting = deferred_runs(workspace_id)
     db.session.commit()
-    for execution_id in waiting:
-        dispatch.send("executions.run", str(execution_id))
+    dispatch.send_runs([str(execution_id) for execution_id in waiting])
 
 
 # WHERE clauses of ``set_values`` (module constants: its statement cache is keyed by them).

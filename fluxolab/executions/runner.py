@@ -282,8 +282,7 @@ def _finish(
     db.session.commit()
     if execution.mode in ANSWERED_MODES and result.status != "waiting":
         completion.notify(completion.execution_key(execution.id))
-    for execution_id in waiting:
-        dispatch.send("executions.run", str(execution_id))
+    dispatch.send_runs([str(execution_id) for execution_id in waiting])
     if result.status in errorflows.ERROR_STATUSES:
         errorflows.start_after_end(execution.id)
     return True

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, NamedTuple
 from typing import cast as typed
 
-from sqlalchemy import Insert, Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, make_transient_to_detached
 
 from fluxolab import dispatch
 from fluxolab.common.pagination import Page, paginate
-from fluxolab.errors import Conflict, NotFound, PlanLimitExceeded, ValidationFailed
+from fluxolab.errors import Conflict, NotFound, ValidationFailed
+from fluxolab.executions import inserts
+from fluxolab.executions.inserts import USAGE_PERIOD, WORKSPACE_ID
 from fluxolab.extensions import db
 from fluxolab.models import (
     FINISHED_STATUSES,
@@ -29,7 +30,6 @@ from fluxolab.models import (
 )
 from fluxolab.workflows import service as workflows
 
-USAGE_PERIOD = timedelta(days=30)
 RETRYABLE = ("failed", "canceled", "timed_out", "succeeded")
 
 
@@ -56,8 +56,6 @@ class RunTarget(NamedTuple):
 
 _E = typed(Table, Execution.__table__)
 _WS = typed(Table, Workspace.__table__)
-_INSERT = insert(_E)
-_WORKSPACE_ID = bindparam("workspace_id", type_=_WS.c.id.type)
 # What a run request needs, in one query: the live workflow's current version and the
 # workspace's usage against its plan.
 _RUN_TARGET = (
@@ -78,62 +76,10 @@ _RUN_TARGET = (
     .join(Plan, Plan.id == Workspace.plan_id)
     .where(
         Workflow.id == bindparam("workflow_id"),
-        Workflow.workspace_id == _WORKSPACE_ID,
+        Workflow.workspace_id == WORKSPACE_ID,
         Workflow.deleted_at.is_(None),
     )
 )
-_CHARGE = update(_WS).where(_WS.c.id == _WORKSPACE_ID)
-_CHARGE = _CHARGE.values(executions_used=_WS.c.executions_used + 1)
-_CHARGE_WITHIN = _CHARGE.where(_WS.c.executions_used < bindparam("limit"))
-
-
-def _over_quota(limit: int | None) -> PlanLimitExceeded:
-    return PlanLimitExceeded(
-        f"Limite de {limit} execucoes do plano atingido neste periodo; faca upgrade do plano.",
-    )
-
-
-@lru_cache(maxsize=16)
-def _charged_insert(
-    within: bool, keys: tuple[str, ...], extra: Table | None, extra_keys: tuple[str, ...]
-) -> Insert:
-    """Charge the quota, insert the execution (and ``extra``'s row) in one statement.
-
-    PostgreSQL only (data-modifying CTEs): ``WITH charged AS (UPDATE workspaces ...
-    RETURNING id), started AS (INSERT INTO executions SELECT ... FROM charged RETURNING
-    id) INSERT INTO <extra> SELECT ... FROM started RETURNING id``. Over the quota the
-    UPDATE matches nothing, so nothing is inserted and no row comes back. Parameters are
-    ``e_<column>`` for the execution, ``x_<column>`` for the extra row.
-    """
-    charged = (_CHARGE_WITHIN if within else _CHARGE).returning(_WS.c.id).cte("charged")
-    started = insert(_E).from_select(
-        list(keys),
-        select(*(bindparam(f"e_{key}", type_=_E.c[key].type) for key in keys)).select_from(charged),
-    )
-    if extra is None:
-        return started.returning(_E.c.id)
-    started_cte = started.returning(_E.c.id).cte("started")
-    rows = select(*(bindparam(f"x_{key}", type_=extra.c[key].type) for key in extra_keys))
-    return (
-        insert(extra)
-        .from_select(list(extra_keys), rows.select_from(started_cte))
-        .returning(extra.c.id)
-    )
-
-
-def _charge_quota(workspace_id: uuid.UUID, period_start: datetime, limit: int | None) -> None:
-    """Count one execution against the plan, atomically; raise ``PlanLimitExceeded`` when over."""
-    connection = db.session.connection()
-    if period_start + USAGE_PERIOD <= utcnow():
-        connection.execute(
-            update(_WS)
-            .where(_WS.c.id == workspace_id, _WS.c.usage_period_start == period_start)
-            .values(usage_period_start=utcnow(), executions_used=0)
-        )
-    params = {"workspace_id": workspace_id, "limit": limit}
-    charged = connection.execute(_CHARGE if limit is None else _CHARGE_WITHIN, params)
-    if charged.rowcount != 1:
-        raise _over_quota(limit)
 
 
 def create_execution(
@@ -192,13 +138,10 @@ def create_execution(
         )
     connection = db.session.connection()
     # one statement for charge + insert(s) where the database can (PostgreSQL CTEs)
-    combined = (
-        charge
-        and connection.dialect.name == "postgresql"
-        and period_start + USAGE_PERIOD > utcnow()
-    )
+    postgres = connection.dialect.name == "postgresql"
+    combined = charge and postgres and period_start + USAGE_PERIOD > utcnow()
     if charge and not combined:
-        _charge_quota(workspace_id, period_start, limit)
+        inserts.charge_quota(workspace_id, period_start, limit)
     now = utcnow()
     values: dict[str, Any] = {
         "id": execution_id or uuid.uuid4(),
@@ -223,18 +166,8 @@ def create_execution(
         "cancel_requested": False,
     }
     try:
-        if combined:
-            extra, extra_row = with_row if with_row is not None else (None, {})
-            params = {f"e_{key}": value for key, value in values.items()}
-            params.update({f"x_{key}": value for key, value in extra_row.items()})
-            params.update(workspace_id=workspace_id, limit=limit)
-            statement = _charged_insert(limit is not None, tuple(values), extra, tuple(extra_row))
-            if connection.execute(statement, params).first() is None:
-                raise _over_quota(limit)
-        else:
-            connection.execute(_INSERT, values)
-            if with_row is not None:
-                connection.execute(insert(with_row[0]), with_row[1])
+        if not inserts.insert_one(connection, values, with_row, charge=combined, limit=limit):
+            raise inserts.over_quota(limit)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -267,7 +200,7 @@ def _by_idempotency_key(workspace_id: uuid.UUID, key: str) -> Execution:
 
 def publish(execution: Execution) -> bool:
     """Publish the run task for a committed execution; a failure is swept up later by beat."""
-    return dispatch.send("executions.run", str(execution.id))
+    return dispatch.send_runs([str(execution.id)])
 
 
 def get_execution(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> Execution:

@@ -60,7 +60,7 @@ def republish_stale() -> int:
     if ids:
         db.session.execute(update(Execution).where(Execution.id.in_(ids)).values(queued_at=now))
     db.session.commit()
-    return sum(dispatch.send("executions.run", str(execution_id)) for execution_id in ids)
+    return len(ids) if dispatch.send_runs([str(execution_id) for execution_id in ids]) else 0
 
 
 def resume_due_waits() -> int:
@@ -78,8 +78,7 @@ def resume_due_waits() -> int:
         if queue_resume(execution_id, kind or "wait", payload):
             resumed.append(execution_id)
     db.session.commit()
-    for execution_id in resumed:
-        dispatch.send("executions.run", str(execution_id))
+    dispatch.send_runs([str(execution_id) for execution_id in resumed])
     return len(resumed)
 
 

@@ -54,7 +54,12 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
         calls.append((task_name, *args))
         return True
 
+    def record_runs(execution_ids: list[str]) -> bool:
+        calls.extend(("executions.run", execution_id) for execution_id in execution_ids)
+        return True
+
     monkeypatch.setattr(dispatch, "send", record)
+    monkeypatch.setattr(dispatch, "send_runs", record_runs)
     return calls
 
 

@@ -175,13 +175,13 @@ def test_run_answers_202_and_persists_the_execution_while_the_broker_is_down(
 ) -> None:
     monkeypatch.setitem(app.extensions, "celery", broker_down(max_retries=0))  # fail at once
     results: list[bool] = []
-    real_send = dispatch.send
+    real_send = dispatch.send_runs
 
     def spy(*args: Any, **kwargs: Any) -> bool:
         results.append(real_send(*args, **kwargs))
         return results[-1]
 
-    monkeypatch.setattr(dispatch, "send", spy)
+    monkeypatch.setattr(dispatch, "send_runs", spy)
     account = make_account()
     response = client.post(
         "/api/workflows", json={"name": "W", "definition": FIVE_NODES}, headers=account.headers
@@ -201,6 +201,7 @@ def test_publish_to_a_down_broker_gives_up_within_the_connection_timeout(
     monkeypatch.setitem(app.extensions, "celery", down)
     started = time.monotonic()
     assert dispatch.send("executions.run", str(uuid.uuid4())) is False
+    assert dispatch.send_runs([str(uuid.uuid4()), str(uuid.uuid4())]) is False
     elapsed = time.monotonic() - started
     limit = float(down.conf.broker_connection_timeout)
     assert elapsed < limit, f"a request would wait {elapsed:.1f} s on the dead broker"

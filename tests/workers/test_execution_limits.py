@@ -215,7 +215,12 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ids.append(str(args[0]))
         return True
 
+    def record_runs(execution_ids: list[str]) -> bool:
+        ids.extend(execution_ids)
+        return True
+
     monkeypatch.setattr(dispatch, "send", record)
+    monkeypatch.setattr(dispatch, "send_runs", record_runs)
     return ids
 
 
