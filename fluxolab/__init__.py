@@ -46,6 +46,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from fluxolab import logmask
 
     logmask.install()
+    from fluxolab.triggers import gate
+
+    gate.install()
     hops = int(app.config["TRUSTED_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

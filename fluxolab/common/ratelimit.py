@@ -51,7 +51,11 @@ def throttle(limit: str, scope: str, key: str) -> None:
     except Exception:
         log.warning("rate-limit storage unavailable; %s not counted", scope, exc_info=True)
         return
-    retry_after = max(1, math.ceil(reset_at - time.time()))
-    raise RateLimited(
+    raise too_many(max(1, math.ceil(reset_at - time.time())))
+
+
+def too_many(retry_after: int) -> RateLimited:
+    """The 429 of a programmatic limit, retryable in ``retry_after`` seconds."""
+    return RateLimited(
         f"Muitas requisicoes; tente novamente em {retry_after} s.", retry_after=retry_after
     )

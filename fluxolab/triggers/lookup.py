@@ -3,17 +3,24 @@
 A token answers only while its row is enabled and its workflow is active and not deleted;
 anything else (unknown, disabled, rotated away, malformed) is the same ``None``, so a
 caller cannot tell which one it was. The same query reads what starting a run needs (the
-workflow's current version, the workspace's usage and plan limit: ``RunTarget``), so
-``create_execution`` does not query them again. No cache: a rotated or disabled token
-stops answering with the next call, in every process.
+workflow's current version, the workspace's usage period and plan limit: ``RunTarget``),
+so ``create_execution`` does not query them again.
+
+With a ``generation`` (``triggers.gate``: bumped after every commit that changed a
+trigger, a workflow, a workspace or a plan) a found trigger is kept in a per-process cache
+for that generation only, at most ``CACHE_SECONDS``: a rotated, disabled or deactivated
+token stops answering with the next call in every process. Unknown tokens are never
+cached. The quota itself is charged in SQL whatever the cache holds.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import bindparam, select
 
 from fluxolab.executions.service import RunTarget
@@ -88,12 +95,34 @@ _FIND = (
 )
 
 
-def find_active(token: str, kind: str) -> ActiveTrigger | None:
-    """Return the enabled ``kind`` trigger of an active workflow behind ``token``, else None."""
+CACHE_SECONDS = 10.0
+CACHE_SIZE = 4096
+_Cache = dict[tuple[str, str], tuple[int, float, "ActiveTrigger"]]
+
+
+def find_active(
+    token: str, kind: str, *, token_hash: str | None = None, generation: int | None = None
+) -> ActiveTrigger | None:
+    """Return the enabled ``kind`` trigger of an active workflow behind ``token``, else None.
+
+    ``generation``: serve and keep it in the cache under that trigger generation.
+    """
     if not tokens.well_formed(token):
         return None
-    params = {"token_hash": tokens.token_hash(token), "kind": kind}
-    return _trigger(db.session.connection().execute(_FIND, params).first())
+    hashed = token_hash or tokens.token_hash(token)
+    now = time.monotonic()
+    cache: _Cache = current_app.extensions.setdefault("trigger_cache", {})  # per app
+    if generation is not None:
+        hit = cache.get((hashed, kind))
+        if hit is not None and hit[0] == generation and now - hit[1] < CACHE_SECONDS:
+            return hit[2]
+    params = {"token_hash": hashed, "kind": kind}
+    found = _trigger(db.session.connection().execute(_FIND, params).first())
+    if generation is not None and found is not None:
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[(hashed, kind)] = (generation, now, found)
+    return found
 
 
 def find_by_id(workspace_id: uuid.UUID, webhook_id: uuid.UUID, kind: str) -> ActiveTrigger | None:

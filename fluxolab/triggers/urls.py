@@ -17,7 +17,7 @@ def base_url() -> str:
     configured = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     if configured or not has_request_context():
         return configured
-    return request.host_url.rstrip("/")
+    return f"{request.scheme}://{request.host}"  # request.host_url, without its IRI decoding
 
 
 def webhook_path(token: str) -> str:

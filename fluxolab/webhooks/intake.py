@@ -27,7 +27,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from fluxolab.common.ratelimit import throttle
+from fluxolab.common.ratelimit import throttle, too_many
 from fluxolab.credentials.cipher import InvalidToken, cipher
 from fluxolab.errors import (
     BadRequest,
@@ -39,7 +39,7 @@ from fluxolab.errors import (
 )
 from fluxolab.extensions import db
 from fluxolab.models import Credential, utcnow
-from fluxolab.triggers import starts
+from fluxolab.triggers import gate, starts, tokens
 from fluxolab.triggers.lookup import ActiveTrigger, find_active
 from fluxolab.webhooks import answers, auth, bodies
 
@@ -75,20 +75,35 @@ def not_found() -> NotFound:
 
 
 def resolve(token: str, source_ip: str) -> ActiveTrigger:
-    """Throttle the source IP, then find the live webhook of ``token`` or raise 404/429."""
+    """Throttle the source IP, then find the live webhook of ``token`` or raise 404/429.
+
+    With the gate (rate limits in Redis) both throttles and the lookup cache's generation
+    are one Redis round trip before the lookup; else flask-limiter's storage counts them.
+    """
     config = current_app.config
+    ip_limit = int(config["WEBHOOK_IP_RATE_LIMIT_PER_MINUTE"])
+    hashed = tokens.token_hash(token) if tokens.well_formed(token) else "malformed"
+    passage = gate.passage("webhook", source_ip, hashed, ip_limit)
+    counted = passage is not None or not gate.enabled()  # Redis down: fail open
     try:
-        throttle(f"{config['WEBHOOK_IP_RATE_LIMIT_PER_MINUTE']}/minute", "webhook-ip", source_ip)
+        if passage is None and counted:
+            throttle(f"{ip_limit}/minute", "webhook-ip", source_ip)
+        elif passage is not None and passage.ip_hits > ip_limit:
+            raise too_many(passage.ip_retry_after)
     except FluxoError:
         refused["ip_rate_limited"] += 1
         raise
-    trigger = find_active(token, "webhook")
+    generation = passage.generation if passage is not None else None
+    trigger = find_active(token, "webhook", token_hash=hashed, generation=generation)
     if trigger is None:
         refused["unknown_token"] += 1
         raise not_found()
     limit = trigger.rate_limit_per_minute or config["WEBHOOK_RATE_LIMIT_PER_MINUTE"]
     try:
-        throttle(f"{limit}/minute", "webhook", str(trigger.id))
+        if passage is None and counted:
+            throttle(f"{limit}/minute", "webhook", str(trigger.id))
+        elif passage is not None and passage.hook_hits > limit:
+            raise too_many(passage.hook_retry_after)
     except FluxoError:
         refused["rate_limited"] += 1
         raise
