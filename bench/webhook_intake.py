@@ -9,7 +9,9 @@ In one batch, each phase on its own fresh database and servers (production setti
 1. **manual runs**: ``executions.py``'s saturation figure (``POST /api/workflows/<id>/run``
    of the 5-node workflow, workers on), the reference for the end-to-end target;
 2. **baseline**: a bare Flask endpoint (``bench/_baseline_app.py``: one ``INSERT``, one
-   Celery publish) under the same gunicorn settings: acknowledgements/s;
+   Celery publish) under the same gunicorn settings: acknowledgements/s; then the **floor**:
+   ``bench/_floor_app.py``, a WSGI app that only reads the body and answers 202 (gunicorn's
+   own cost per call);
 3. **intake alone**: ``POST /api/webhooks/execute/<token>`` of the same workflow started by a
    ``webhook`` node (auth ``none``, ``immediately``), workers stopped so the backlog waits in
    Redis: acknowledgements/s, p50/p99 at ``--connections`` in flight, then p50/p99 open-loop
@@ -155,6 +157,14 @@ class BaselineStack(Stack):
         return int(self.query("SELECT count(*) FROM bench_baseline")[0][0])
 
 
+class FloorStack(BaselineStack):
+    """``bench/_floor_app.py`` (no framework, database or broker) under the same gunicorn."""
+
+    def start_api(self, app: str = "_floor_app:app", extra: tuple[str, ...] = ()) -> None:
+        """Serve the floor app like the API (no table to create)."""
+        Stack.start_api(self, app, ("--pythonpath", str(ROOT / "bench"), *extra))
+
+
 def run_stack(stack: Stack, body: Any) -> Any:
     """Run ``body(stack)``; the servers are stopped and the database dropped in every case."""
     try:
@@ -196,6 +206,20 @@ def baseline_phase(stack: BaselineStack, args: argparse.Namespace) -> list[Satur
     if stack.stored() != expected:
         raise SystemExit(f"baseline stored {stack.stored()} rows for {expected} answers")
     stack.redis.delete("bench_baseline")
+    return runs
+
+
+def floor_phase(stack: FloorStack, args: argparse.Namespace) -> list[Saturation]:
+    """The same closed-loop runs against the floor app: gunicorn's own cost per call."""
+    stack.create_database()
+    stack.start_api()
+    check_answers(asyncio.run(closed_loop(stack.port, stack.run_request(), args.warmup, 8)))
+    runs = []
+    for index in range(args.runs):
+        runs.append(
+            saturation_run(stack, args.requests, args.connections, args.timeout, wait=False)
+        )
+        log(f"floor {index + 1}/{args.runs}: {runs[-1].rate:.1f} answers/s")
     return runs
 
 
@@ -297,6 +321,7 @@ def report(
     facts: dict[str, str],
     manual: list[Saturation],
     baseline: list[Saturation],
+    floor: list[Saturation],
     hooks: dict[str, Any],
 ) -> list[str]:
     """Tables for every phase, the targets and the summary line."""
@@ -322,6 +347,9 @@ def report(
         "",
         "== baseline (bare Flask: one INSERT + one Celery publish; exec/s = acks/s) ==",
         *saturation_table(baseline)[1:],
+        "",
+        "== floor (gunicorn alone: a WSGI app that reads the body and answers 202) ==",
+        *saturation_table(floor)[1:],
         "",
         "== webhook intake alone (workers stopped; exec/s = acks/s) ==",
         *saturation_table(intake)[1:],
@@ -396,9 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"server logs in {work}")
     manual = run_stack(Stack(args, work), lambda stack: manual_phase(stack, args))
     baseline = run_stack(BaselineStack(args, work), lambda stack: baseline_phase(stack, args))
+    floor = run_stack(FloorStack(args, work), lambda stack: floor_phase(stack, args))
     hooks = run_stack(WebhookStack(args, work), lambda stack: webhook_phase(stack, args))
     shutil.rmtree(work, ignore_errors=True)
-    print("\n".join(report(args, facts, manual, baseline, hooks)))
+    print("\n".join(report(args, facts, manual, baseline, floor, hooks)))
     return 0
 
 
