@@ -111,6 +111,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from fluxolab import frontend
     from fluxolab.auth.routes import blp as auth_blp
     from fluxolab.cli import register_commands
     from fluxolab.common.docs_assets import blp as docs_assets_blp
@@ -143,4 +144,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs_assets_blp)
     api.register_blueprint(forms_blp)
     app.register_blueprint(form_pages_blp)
+    frontend.install(app)  # last: its catch-all route yields to every other rule
     register_commands(app)

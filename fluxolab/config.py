@@ -160,6 +160,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TRIGGER_TOKEN_KEY": env_str("TRIGGER_TOKEN_KEY"),
         # what webhook and form callers see (https://flows.example.com); empty: the request's host
         "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL"),
+        # a built FluxoLab frontend (its dist/): served at / on the API's origin; empty: not served
+        "FRONTEND_DIR": env_str("FLUXOLAB_FRONTEND_DIR"),
         "SIGNUP_ACCESS_TOKEN": env_str("SIGNUP_ACCESS_TOKEN"),
         "CORS_ORIGINS": env_list("CORS_ORIGINS"),
         "MAX_CONTENT_LENGTH": env_int("MAX_BODY_BYTES", 1024 * 1024),
