@@ -34,6 +34,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal_column,
     null,
     or_,
     select,
@@ -127,11 +128,15 @@ def _concurrency_of(workspace: ColumnElement[Any]) -> ScalarSelect[Any]:
 _WORKSPACE_ID = bindparam("workspace_id", type_=_E.c.workspace_id.type)
 _CONCURRENCY = _concurrency_of(_E.c.workspace_id).correlate(_E)
 _SLOTS = select(_concurrency_of(_WORKSPACE_ID))
+# "queued" is written into the statement, not bound: a prepared statement's generic plan can
+# then use the partial index ix_executions_deferred (status = 'queued' AND deferred_at IS NOT
+# NULL) instead of walking every queued run of the workspace, which a backlog makes many.
+_QUEUED: ColumnElement[str] = literal_column("'queued'")
 _DEFERRED = (
     select(_E.c.id)
     .where(
         _E.c.workspace_id == _WORKSPACE_ID,
-        _E.c.status == "queued",
+        _E.c.status == _QUEUED,
         _E.c.deferred_at.is_not(None),
     )
     .order_by(_E.c.created_at)
@@ -151,7 +156,7 @@ def _deferred_in_workspace(*conditions: ColumnElement[bool]) -> Exists:
         select(_OTHER.c.id)
         .where(
             _OTHER.c.workspace_id == _E.c.workspace_id,
-            _OTHER.c.status == "queued",
+            _OTHER.c.status == _QUEUED,
             _OTHER.c.deferred_at.is_not(None),
             *conditions,
         )
