@@ -1,8 +1,9 @@
 """The statements that store a new ``queued`` execution and charge it to the plan quota.
 
 ``insert_one`` stores one run; on PostgreSQL the quota charge, the execution and an extra
-row (a public trigger's call log) are one statement. ``charge_quota`` is the charge on its
-own (SQLite, and a usage period that must be renewed first).
+row (a public trigger's call log) are one statement, sent as a transaction of its own
+(``transaction_of_its_own``) when the request has nothing else in flight. ``charge_quota``
+is the charge on its own (SQLite, and a usage period that must be renewed first).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import Connection, Insert, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, Table, bindparam, insert, select, update
 
 from fluxolab.errors import PlanLimitExceeded
 from fluxolab.extensions import db
@@ -77,6 +78,19 @@ def charge_quota(workspace_id: uuid.UUID, period_start: datetime, limit: int | N
     charged = connection.execute(_CHARGE if limit is None else _CHARGE_WITHIN, params)
     if charged.rowcount != 1:
         raise over_quota(limit)
+
+
+def transaction_of_its_own() -> Connection | None:
+    """A pooled connection in autocommit mode, when the session has no transaction open.
+
+    None when it has one (what the request read must stay in its snapshot) or when the
+    database is bound to a connection rather than an engine (the tests' rolled-back outer
+    transaction). Use it as a context manager: it goes back to the pool at the end.
+    """
+    engine = db.engine
+    if not isinstance(engine, Engine) or db.session().in_transaction():
+        return None
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def insert_one(

@@ -115,7 +115,9 @@ def create_execution(
     ``with_row=(table, row)`` inserts one more row in the same transaction, after the
     execution (the call log of a webhook or form); ``execution_id`` picks the new row's id.
     On PostgreSQL the quota charge, the execution and that row are one statement (a
-    data-modifying CTE, one round trip); elsewhere (SQLite) they are sent one by one.
+    data-modifying CTE, one round trip; when the session has no transaction open, that
+    statement is a transaction of its own: no ``BEGIN``/``COMMIT``, and the workspace row's
+    lock is held for the statement only); elsewhere (SQLite) they are sent one by one.
     ``target`` is the run target when the caller read it already in this transaction (a
     public trigger's token lookup); else it is one query here.
     """
@@ -136,9 +138,8 @@ def create_execution(
         raise ValidationFailed(
             f"O workflow nao pode ser executado: {issues[0]}", errors={"definition": issues}
         )
-    connection = db.session.connection()
     # one statement for charge + insert(s) where the database can (PostgreSQL CTEs)
-    postgres = connection.dialect.name == "postgresql"
+    postgres = db.engine.dialect.name == "postgresql"
     combined = charge and postgres and period_start + USAGE_PERIOD > utcnow()
     if charge and not combined:
         inserts.charge_quota(workspace_id, period_start, limit)
@@ -166,9 +167,17 @@ def create_execution(
         "cancel_requested": False,
     }
     try:
-        if not inserts.insert_one(connection, values, with_row, charge=combined, limit=limit):
+        alone = inserts.transaction_of_its_own() if combined else None
+        if alone is not None:  # one round trip: the statement is its own transaction
+            with alone as connection:
+                stored = inserts.insert_one(connection, values, with_row, charge=True, limit=limit)
+        else:
+            connection = db.session.connection()
+            stored = inserts.insert_one(connection, values, with_row, charge=combined, limit=limit)
+        if not stored:
             raise inserts.over_quota(limit)
-        db.session.commit()
+        if alone is None:
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
         if idempotency_key is None:
