@@ -58,10 +58,14 @@ def push(channel: Any, queue: str, messages: list[dict[str, Any]]) -> bool:
     if not isinstance(channel, Channel):
         return False
     key = channel._q_for_pri(queue, 0)
+    for message in messages:
+        channel._inplace_augment_message(message, "", queue)
     with channel.conn_or_acquire() as client:
+        if len(messages) == 1:  # the common case: one command, no pipeline around it
+            client.lpush(key, dumps(messages[0]))
+            return True
         pipeline = client.pipeline(transaction=False)
         for message in messages:
-            channel._inplace_augment_message(message, "", queue)
             pipeline.lpush(key, dumps(message))
         pipeline.execute()
     return True
