@@ -191,8 +191,8 @@ def manual_phase(stack: Stack, args: argparse.Namespace) -> list[Saturation]:
     return warm_and_saturate(stack, args, label="manual runs: ")
 
 
-def baseline_phase(stack: BaselineStack, args: argparse.Namespace) -> list[Saturation]:
-    """Warm up, then ``--runs`` closed-loop runs of ``--requests`` against the baseline."""
+def acknowledgement_runs(stack: Stack, args: argparse.Namespace, label: str) -> list[Saturation]:
+    """Fresh database and server, warm-up, then ``--runs`` closed-loop runs (no workers)."""
     stack.create_database()
     stack.start_api()
     check_answers(asyncio.run(closed_loop(stack.port, stack.run_request(), args.warmup, 8)))
@@ -201,7 +201,13 @@ def baseline_phase(stack: BaselineStack, args: argparse.Namespace) -> list[Satur
         runs.append(
             saturation_run(stack, args.requests, args.connections, args.timeout, wait=False)
         )
-        log(f"baseline {index + 1}/{args.runs}: {runs[-1].rate:.1f} acks/s")
+        log(f"{label} {index + 1}/{args.runs}: {runs[-1].rate:.1f} answers/s")
+    return runs
+
+
+def baseline_phase(stack: BaselineStack, args: argparse.Namespace) -> list[Saturation]:
+    """The baseline's runs; every answer must be a stored row."""
+    runs = acknowledgement_runs(stack, args, "baseline")
     expected = args.warmup + args.runs * args.requests
     if stack.stored() != expected:
         raise SystemExit(f"baseline stored {stack.stored()} rows for {expected} answers")
@@ -210,17 +216,8 @@ def baseline_phase(stack: BaselineStack, args: argparse.Namespace) -> list[Satur
 
 
 def floor_phase(stack: FloorStack, args: argparse.Namespace) -> list[Saturation]:
-    """The same closed-loop runs against the floor app: gunicorn's own cost per call."""
-    stack.create_database()
-    stack.start_api()
-    check_answers(asyncio.run(closed_loop(stack.port, stack.run_request(), args.warmup, 8)))
-    runs = []
-    for index in range(args.runs):
-        runs.append(
-            saturation_run(stack, args.requests, args.connections, args.timeout, wait=False)
-        )
-        log(f"floor {index + 1}/{args.runs}: {runs[-1].rate:.1f} answers/s")
-    return runs
+    """The same runs against the floor app: gunicorn's own cost per call."""
+    return acknowledgement_runs(stack, args, "floor")
 
 
 def webhook_phase(stack: WebhookStack, args: argparse.Namespace) -> dict[str, Any]:
