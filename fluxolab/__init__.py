@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.health.routes import blp as health_blp
     from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
+    from fluxolab.settings.routes import blp as settings_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.webhooks.public import blp as webhook_intake_blp
     from fluxolab.webhooks.routes import blp as webhooks_blp
@@ -138,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         executions_blp,
         webhook_intake_blp,
         webhooks_blp,
+        settings_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)

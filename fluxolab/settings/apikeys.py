@@ -1,0 +1,170 @@
+"""Workspace API keys: create, rotate, revoke, list. Only the SHA-256 of a token is stored.
+
+A token is ``flx_`` plus 48 hex characters (192 random bits), shown once at creation and
+at each rotation. ``key_preview`` keeps its first and last four characters (``flx_...abcd``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fluxolab.auth.actor import Actor
+from fluxolab.errors import Conflict, NotFound, ValidationFailed
+from fluxolab.extensions import db
+from fluxolab.models import API_KEY_SCOPES, ApiKey, User, utcnow
+
+TOKEN_PREFIX = "flx_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_HEX_CHARS = 48
+MAX_ACTIVE_KEYS = 100
+DEFAULT_LABEL = "API Key"
+
+
+def new_token() -> str:
+    """Return a fresh API token: ``flx_`` + 48 hex characters."""
+    return TOKEN_PREFIX + secrets.token_hex(TOKEN_HEX_CHARS // 2)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def preview(token: str) -> str:
+    """The first and last four characters of a token, like ``flx_...abcd``."""
+    return f"{token[:4]}...{token[-4:]}"
+
+
+def key_status(key: ApiKey, now: datetime | None = None) -> str:
+    """``revoked``, ``expired`` (active but past ``expires_at``) or ``active``."""
+    if key.status != "active":
+        return key.status
+    if key.expires_at is not None and key.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    """Return the scopes without duplicates (order kept); ``ValidationFailed`` for others."""
+    unknown = [scope for scope in scopes if scope not in API_KEY_SCOPES]
+    if unknown:
+        raise ValidationFailed(
+            f"Escopo invalido: {', '.join(sorted(set(unknown)))}. "
+            f"Escopos permitidos: {', '.join(API_KEY_SCOPES)}.",
+            errors={"scopes": [f"Must be among: {', '.join(API_KEY_SCOPES)}."]},
+        )
+    if not scopes:
+        raise ValidationFailed(
+            "Informe ao menos um escopo.", errors={"scopes": ["At least one scope is required."]}
+        )
+    return list(dict.fromkeys(scopes))
+
+
+def key_view(key: ApiKey, creator: User | None) -> dict[str, Any]:
+    """Return one key as the summary lists it (never the token or its hash)."""
+    return {
+        "id": key.id,
+        "label": key.label,
+        "keyPreview": key.key_preview,
+        "scopes": list(key.scopes or []),
+        "status": key_status(key),
+        "createdAt": key.created_at,
+        "lastUsedAt": key.last_used_at,
+        "expiresAt": key.expires_at,
+        "createdBy": {"id": creator.id, "email": creator.email} if creator else None,
+    }
+
+
+def list_keys(workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Return the workspace's keys that were not revoked, newest first."""
+    rows = db.session.execute(
+        select(ApiKey, User)
+        .outerjoin(User, User.id == ApiKey.created_by)
+        .where(ApiKey.workspace_id == workspace_id, ApiKey.status != "revoked")
+        .order_by(ApiKey.created_at.desc(), ApiKey.id)
+    ).all()
+    return [key_view(key, creator) for key, creator in rows]
+
+
+def create_key(
+    actor: Actor, label: str | None, scopes: list[str], expires_at: datetime | None
+) -> tuple[str, dict[str, Any]]:
+    """Create a key; return its token (shown once) and its view.
+
+    Raises ``ValidationFailed`` for unknown scopes or an expiry in the past, ``Conflict``
+    past ``MAX_ACTIVE_KEYS`` active keys.
+    """
+    scopes = check_scopes(scopes)
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed(
+            "A data de expiracao deve estar no futuro.",
+            errors={"expiresAt": ["Must be in the future."]},
+        )
+    active = db.session.execute(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.workspace_id == actor.workspace_id, ApiKey.status == "active")
+    ).scalar_one()
+    if active >= MAX_ACTIVE_KEYS:
+        raise Conflict(f"Limite de {MAX_ACTIVE_KEYS} chaves ativas atingido; revogue alguma.")
+    token = new_token()
+    key = ApiKey(
+        id=uuid.uuid4(),
+        workspace_id=actor.workspace_id,
+        label=(label or "").strip() or DEFAULT_LABEL,
+        key_hash=token_hash(token),
+        key_preview=preview(token),
+        scopes=scopes,
+        status="active",
+        created_by=actor.user_id,
+        expires_at=expires_at,
+    )
+    db.session.add(key)
+    db.session.commit()
+    return token, key_view(key, db.session.get(User, actor.user_id))
+
+
+def _active_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Lock and return a key of this workspace that is not revoked, or raise ``NotFound``."""
+    key = db.session.execute(
+        select(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            ApiKey.workspace_id == workspace_id,
+            ApiKey.status != "revoked",
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound("Chave de API nao encontrada.")
+    return key
+
+
+def rotate_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> str:
+    """Give a key a new token; the old one stops matching at once. Returns the new token.
+
+    Raises ``NotFound`` for a revoked key or another workspace's, ``Conflict`` for an
+    expired one (create a new key instead).
+    """
+    key = _active_key(workspace_id, key_id)
+    if key_status(key) == "expired":
+        raise Conflict("Chave expirada; crie uma nova chave.", code="api_key_expired")
+    token = new_token()
+    key.key_hash = token_hash(token)
+    key.key_preview = preview(token)
+    key.rotated_at = utcnow()
+    db.session.commit()
+    return token
+
+
+def revoke_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    """Revoke a key: its token stops working and it leaves the list."""
+    key = _active_key(workspace_id, key_id)
+    key.status = "revoked"
+    key.revoked_at = utcnow()
+    db.session.commit()
