@@ -40,7 +40,11 @@ def workspace(account: Account) -> Workspace:
 
 
 def add_webhook_calls(
-    client: FlaskClient, account: Account, count: int, at: datetime | None = None, mode: str = "webhook"
+    client: FlaskClient,
+    account: Account,
+    count: int,
+    at: datetime | None = None,
+    mode: str = "webhook",
 ) -> None:
     """Log ``count`` calls of a new webhook of the account's workspace at ``at``."""
     hook = create_webhook(client, account)

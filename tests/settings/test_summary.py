@@ -124,7 +124,15 @@ def test_environments_are_the_three_provisioned_ones(client: FlaskClient, owner:
         ("staging", "staging", "pending"),
         ("producao", "production", "locked"),
     ]
-    assert set(environments[0]) == {"id", "name", "slug", "type", "region", "status", "lastSyncedAt"}
+    assert set(environments[0]) == {
+        "id",
+        "name",
+        "slug",
+        "type",
+        "region",
+        "status",
+        "lastSyncedAt",
+    }
 
 
 def test_feature_gates_are_the_six_defaults_by_plan(client: FlaskClient, owner: Account) -> None:
