@@ -90,7 +90,13 @@ def _init_extensions(app: Flask) -> None:
         cors.init_app(
             app,
             resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-            allow_headers=["Authorization", "Content-Type", "X-Workspace-Id", "Idempotency-Key"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Workspace-Id",
+                "Idempotency-Key",
+                "X-API-Key",
+            ],
             methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             supports_credentials=False,
         )

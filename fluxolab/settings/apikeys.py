@@ -9,15 +9,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 
 from fluxolab.auth.actor import Actor
-from fluxolab.errors import Conflict, NotFound, ValidationFailed
+from fluxolab.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from fluxolab.extensions import db
-from fluxolab.models import API_KEY_SCOPES, ApiKey, User, utcnow
+from fluxolab.models import API_KEY_SCOPES, ApiKey, User, WorkspaceMember, utcnow
 
 TOKEN_PREFIX = "flx_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_HEX_CHARS = 48
@@ -168,3 +168,68 @@ def revoke_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> None:
     key.status = "revoked"
     key.revoked_at = utcnow()
     db.session.commit()
+
+
+# --- authentication --------------------------------------------------------------------------
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def _touch(key: ApiKey, now: datetime) -> None:
+    """Record ``last_used_at``, at most once a minute per key (one conditional UPDATE)."""
+    db.session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key.id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def resolve_key_actor(token: str, scope: str | None, workspace_header: str | None) -> Actor:
+    """Authenticate a request by API key: the key's creator, with their current role.
+
+    Raises ``Unauthorized`` for an unknown, revoked or expired key or one whose creator is
+    no longer a member of its workspace; ``Forbidden`` when the route takes no API key
+    (``scope`` None) or the key lacks ``scope``; ``NotFound`` when ``X-Workspace-Id`` names
+    another workspace than the key's.
+    """
+    row = db.session.execute(
+        select(ApiKey, WorkspaceMember.role)
+        .outerjoin(
+            WorkspaceMember,
+            and_(
+                WorkspaceMember.user_id == ApiKey.created_by,
+                WorkspaceMember.workspace_id == ApiKey.workspace_id,
+            ),
+        )
+        .where(ApiKey.key_hash == token_hash(token))
+    ).first()
+    now = utcnow()
+    if row is None or row[0].status != "active":
+        raise Unauthorized("Chave de API invalida ou revogada.", code="api_key_invalid")
+    key, role = row[0], row[1]
+    if key_status(key, now) == "expired":
+        raise Unauthorized("Chave de API expirada.", code="api_key_expired")
+    if role is None or key.created_by is None:
+        raise Unauthorized(
+            "O criador desta chave de API nao e mais membro do workspace.",
+            code="api_key_orphaned",
+        )
+    if scope is None:
+        raise Forbidden("Chaves de API nao sao aceitas nesta rota.", code="api_key_not_allowed")
+    if scope not in (key.scopes or []):
+        raise Forbidden(f"A chave de API nao tem o escopo '{scope}'.", code="insufficient_scope")
+    if workspace_header and workspace_header != str(key.workspace_id):
+        raise NotFound("Workspace nao encontrado.")
+    _touch(key, now)
+    return Actor(
+        user_id=key.created_by,
+        workspace_id=key.workspace_id,
+        role=role,
+        session_id=key.id,
+        api_key_id=key.id,
+    )
