@@ -70,3 +70,29 @@ def enabled_features(plan_rank: int) -> dict[str, bool]:
     return {
         gate_id: plan_rank >= PLAN_RANKS[required] for gate_id, _t, required, _c in DEFAULT_GATES
     }
+
+
+MAX_FEATURE_REQUESTS = 100
+
+
+def request_access(
+    settings: dict[str, Any], feature_id: str, reason: str | None, user_id: str, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return new workspace settings with an access request appended, and the request.
+
+    Only the newest ``MAX_FEATURE_REQUESTS`` are kept. ``feature_id`` must be a default
+    gate id (the caller validates it against ``DEFAULT_GATE_IDS``).
+    """
+    entry = {
+        "featureId": feature_id,
+        "reason": reason,
+        "status": "pending",
+        "requestedBy": user_id,
+        "requestedAt": now,
+    }
+    previous = settings.get("featureRequests")
+    kept = previous if isinstance(previous, list) else []
+    return {**settings, "featureRequests": [*kept, entry][-MAX_FEATURE_REQUESTS:]}, entry
+
+
+DEFAULT_GATE_IDS = tuple(gate_id for gate_id, _t, _r, _c in DEFAULT_GATES)

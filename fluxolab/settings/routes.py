@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from fluxolab.common.openapi import error_responses
 from fluxolab.common.schemas import MessageSchema
 from fluxolab.common.security import auth_required, current_actor, public
-from fluxolab.settings import alerts, apikeys, service, usage
+from fluxolab.settings import alerts, apikeys, environments, service, usage
 from fluxolab.settings.schemas import (
     AlertIn,
     AlertOut,
@@ -27,6 +27,11 @@ from fluxolab.settings.schemas import (
     BillingHistoryOut,
     CancelIn,
     CancelOut,
+    EnvironmentOut,
+    EnvironmentStatusIn,
+    FeatureGatesOut,
+    FeatureRequestIn,
+    FeatureRequestOut,
     HistoryArgs,
     HistoryOut,
     PlansOut,
@@ -238,3 +243,49 @@ class ApiKeyItem(MethodView):
         """
         apikeys.revoke_key(current_actor().workspace_id, key_id)
         return {"status": "ok", "message": "Chave de API revogada."}
+
+
+@blp.route("/features/gates")
+class FeatureGates(MethodView):
+    @auth_required()
+    @blp.response(200, FeatureGatesOut)
+    def get(self) -> dict[str, Any]:
+        """List the feature gates and whether the plan includes each
+
+        Any member. The same list as the summary's `featureGates`.
+        """
+        return {"status": "ok", "gates": service.feature_gates(current_actor().workspace_id)}
+
+
+@blp.route("/features/request-access")
+class FeatureAccessRequest(MethodView):
+    @auth_required("admin")
+    @blp.arguments(FeatureRequestIn)
+    @blp.response(200, FeatureRequestOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Ask for access to a gated feature
+
+        Admin or owner. `featureId` is a gate id (secrets, environments, sso, ldap, logs,
+        community); the request is recorded in the workspace settings.
+        """
+        entry = service.request_feature_access(
+            current_actor(), body["featureId"], body.get("reason")
+        )
+        return {"status": "ok", "message": "Solicitacao registrada.", "request": entry}
+
+
+@blp.route("/environments/<uuid:environment_id>/status")
+class EnvironmentStatus(MethodView):
+    @auth_required("admin")
+    @error_responses(402)
+    @blp.arguments(EnvironmentStatusIn)
+    @blp.response(200, EnvironmentOut)
+    def put(self, body: dict[str, Any], environment_id: uuid.UUID) -> dict[str, Any]:
+        """Activate or deactivate an environment
+
+        Admin or owner. `active` makes it ready, `inactive` disabled. Activating an
+        environment other than the sandbox needs the Intermediario plan or above (402);
+        another workspace's environment is a 404.
+        """
+        row = environments.set_status(current_actor().workspace_id, environment_id, body["status"])
+        return {"status": "ok", "environment": row}

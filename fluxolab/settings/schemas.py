@@ -200,6 +200,45 @@ ConnectorSchema = Schema.from_dict(
 )
 
 
+class FeatureGatesOut(Schema):
+    status = fields.String(dump_default="ok")
+    gates = fields.List(fields.Nested(FeatureGateSchema))
+
+
+class FeatureRequestIn(BaseSchema):
+    featureId = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"example": "sso"}
+    )
+    reason = Trimmed(validate=validate.Length(max=500))
+
+
+class FeatureRequestSchema(Schema):
+    featureId = fields.String()
+    reason = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "pending"})
+    requestedBy = fields.String()
+    requestedAt = fields.String()
+
+
+class FeatureRequestOut(Schema):
+    status = fields.String(dump_default="ok")
+    message = fields.String()
+    request = fields.Nested(FeatureRequestSchema)
+
+
+class EnvironmentStatusIn(BaseSchema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["active", "inactive"]),
+        metadata={"description": "active: ready, inactive: disabled"},
+    )
+
+
+class EnvironmentOut(Schema):
+    status = fields.String(dump_default="ok")
+    environment = fields.Nested(EnvironmentSchema)
+
+
 class SummarySchema(Schema):
     workspaceId = fields.UUID()
     plan = fields.Nested(WorkspacePlanSchema)

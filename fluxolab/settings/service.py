@@ -20,8 +20,8 @@ from sqlalchemy import select
 from fluxolab.auth.actor import Actor
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.extensions import db
-from fluxolab.models import BillingEvent, Environment, Plan, Workspace, utcnow
-from fluxolab.settings import apikeys, gates, usage
+from fluxolab.models import BillingEvent, Plan, Workspace, utcnow
+from fluxolab.settings import apikeys, environments, gates, usage
 from fluxolab.workspaces import service as workspaces
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -87,7 +87,7 @@ def available_plans() -> list[dict[str, Any]]:
     return [plan_view(plan) for plan in rows]
 
 
-def _plan_of(workspace: Workspace) -> Plan:
+def plan_of(workspace: Workspace) -> Plan:
     plan = db.session.get(Plan, workspace.plan_id)
     if plan is None:  # plan_id is a foreign key: only a broken database gets here
         raise NotFound("Plano do workspace nao encontrado.")
@@ -121,26 +121,6 @@ def workspace_plan_view(workspace: Workspace, plan: Plan) -> dict[str, Any]:
     }
 
 
-def _environments(workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(Environment)
-        .where(Environment.workspace_id == workspace_id)
-        .order_by(Environment.created_at, Environment.slug)
-    ).scalars()
-    return [
-        {
-            "id": row.id,
-            "name": row.name,
-            "slug": row.slug,
-            "type": row.environment_type,
-            "region": row.region,
-            "status": row.status,
-            "lastSyncedAt": row.last_synced_at,
-        }
-        for row in rows
-    ]
-
-
 def _entry(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     """Keep the known keys of a stored entry; scalars become strings, absent ones null."""
     found: dict[str, Any] = {}
@@ -164,7 +144,7 @@ def _stored_lists(settings: dict[str, Any]) -> dict[str, Any]:
 def summary(workspace_id: uuid.UUID) -> dict[str, Any]:
     """Return the whole Settings summary of the workspace (contract 3.4)."""
     workspace = workspaces.get_workspace(workspace_id)
-    plan = _plan_of(workspace)
+    plan = plan_of(workspace)
     current = usage.current_usage(workspace)
     settings = workspace.settings or {}
     return {
@@ -179,7 +159,7 @@ def summary(workspace_id: uuid.UUID) -> dict[str, Any]:
             "collectedAt": current.collected_at,
         },
         "apiKeys": apikeys.list_keys(workspace.id),
-        "environments": _environments(workspace.id),
+        "environments": environments.list_environments(workspace.id),
         "featureGates": gates.feature_gates(plan.rank, settings),
         **_stored_lists(settings),
     }
@@ -240,7 +220,7 @@ def change_plan(
     current members.
     """
     workspace = _locked_workspace(actor.workspace_id)
-    current = _plan_of(workspace)
+    current = plan_of(workspace)
     plan = _target_plan(plan_code)
     old_interval = _interval_of(workspace, current)
     interval = interval or old_interval
@@ -321,7 +301,7 @@ def cancel_subscription(actor: Actor, reason: str | None, immediate: bool) -> di
     workspace = _locked_workspace(actor.workspace_id)
     if workspace.subscription_status == "canceled":
         raise Conflict("A assinatura ja esta cancelada.", code="already_canceled")
-    plan = _plan_of(workspace)
+    plan = plan_of(workspace)
     now = utcnow()
     ends_at = workspace.renews_at if workspace.renews_at and workspace.renews_at > now else now
     if immediate:
@@ -348,6 +328,28 @@ def cancel_subscription(actor: Actor, reason: str | None, immediate: bool) -> di
         if immediate
         else f"Assinatura cancelada; acesso ate {ends_at:%d/%m/%Y}.",
     }
+
+
+def feature_gates(workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Return the workspace's feature gates (the summary's ``featureGates``)."""
+    workspace = workspaces.get_workspace(workspace_id)
+    return gates.feature_gates(plan_of(workspace).rank, workspace.settings or {})
+
+
+def request_feature_access(actor: Actor, feature_id: str, reason: str | None) -> dict[str, Any]:
+    """Record a request for access to a gated feature in the workspace settings."""
+    if feature_id not in gates.DEFAULT_GATE_IDS:
+        raise ValidationFailed(
+            f"Recurso '{feature_id}' desconhecido.",
+            errors={"featureId": [f"Must be one of: {', '.join(gates.DEFAULT_GATE_IDS)}."]},
+        )
+    workspace = _locked_workspace(actor.workspace_id)
+    settings, entry = gates.request_access(
+        workspace.settings or {}, feature_id, reason, str(actor.user_id), utcnow().isoformat()
+    )
+    workspace.settings = settings
+    db.session.commit()
+    return entry
 
 
 def billing_history(workspace_id: uuid.UUID, limit: int = 100) -> list[dict[str, Any]]:
