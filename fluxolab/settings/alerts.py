@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.extensions import db
@@ -94,7 +94,9 @@ def create_alert(
     workspace_id: uuid.UUID, user_id: uuid.UUID, body: dict[str, Any]
 ) -> dict[str, Any]:
     """Create an alert (``Conflict`` past ``MAX_ALERTS``, ``ValidationFailed`` for a bad window)."""
-    count = len(list_alerts(workspace_id))
+    count = db.session.execute(
+        select(func.count()).select_from(UsageAlert).where(UsageAlert.workspace_id == workspace_id)
+    ).scalar_one()
     if count >= MAX_ALERTS:
         raise Conflict(f"Limite de {MAX_ALERTS} alertas por workspace atingido.")
     alert = UsageAlert(

@@ -200,3 +200,23 @@ def test_another_workspace_gets_404_and_changes_nothing(
     assert listed(client, owner) == [alert]
     assert listed(client, stranger) == []
     assert float(stored(alert["id"]).threshold) == 100
+
+
+def test_at_most_fifty_alerts_per_workspace(client: FlaskClient, owner: Account) -> None:
+    for _ in range(50):
+        db.session.add(
+            UsageAlert(
+                workspace_id=owner.workspace_id,
+                metric="users",
+                threshold=1,
+                condition="equals",
+                window="24h",
+                channel="email",
+                enabled=True,
+                alert_metadata={},
+            )
+        )
+    db.session.commit()
+    body = {"metric": "webhooks", "threshold": 1}
+    assert_envelope(client.post(URL, json=body, headers=owner.headers), 409, "conflict")
+    assert len(listed(client, owner)) == 50
