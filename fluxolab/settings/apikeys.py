@@ -65,14 +65,18 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return list(dict.fromkeys(scopes))
 
 
-def key_view(key: ApiKey, creator: User | None) -> dict[str, Any]:
-    """Return one key as the summary lists it (never the token or its hash)."""
+def key_view(key: ApiKey, creator: User | None, creator_is_member: bool = True) -> dict[str, Any]:
+    """Return one key as the summary lists it (never the token or its hash).
+
+    A key whose creator is no longer a member reads ``inactive``: it authenticates nothing.
+    """
+    status = key_status(key)
     return {
         "id": key.id,
         "label": key.label,
         "keyPreview": key.key_preview,
         "scopes": list(key.scopes or []),
-        "status": key_status(key),
+        "status": "inactive" if status == "active" and not creator_is_member else status,
         "createdAt": key.created_at,
         "lastUsedAt": key.last_used_at,
         "expiresAt": key.expires_at,
@@ -83,12 +87,19 @@ def key_view(key: ApiKey, creator: User | None) -> dict[str, Any]:
 def list_keys(workspace_id: uuid.UUID) -> list[dict[str, Any]]:
     """Return the workspace's keys that were not revoked, newest first."""
     rows = db.session.execute(
-        select(ApiKey, User)
+        select(ApiKey, User, WorkspaceMember.id)
         .outerjoin(User, User.id == ApiKey.created_by)
+        .outerjoin(
+            WorkspaceMember,
+            and_(
+                WorkspaceMember.user_id == ApiKey.created_by,
+                WorkspaceMember.workspace_id == ApiKey.workspace_id,
+            ),
+        )
         .where(ApiKey.workspace_id == workspace_id, ApiKey.status != "revoked")
         .order_by(ApiKey.created_at.desc(), ApiKey.id)
     ).all()
-    return [key_view(key, creator) for key, creator in rows]
+    return [key_view(key, creator, member is not None) for key, creator, member in rows]
 
 
 def create_key(

@@ -150,7 +150,9 @@ class ApiKeySchema(Schema):
     label = fields.String()
     keyPreview = fields.String(metadata={"example": "flx_...abcd"})
     scopes = fields.List(fields.String())
-    status = fields.String(metadata={"description": "active, expired"})
+    status = fields.String(
+        metadata={"description": "active, expired, inactive (its creator left the workspace)"}
+    )
     createdAt = fields.DateTime()
     lastUsedAt = fields.DateTime(allow_none=True)
     expiresAt = fields.DateTime(allow_none=True)

@@ -100,6 +100,8 @@ def test_a_key_whose_creator_left_the_workspace_is_refused(
     assert_envelope(
         client.get("/api/workflows", headers=key_headers(token)), 401, "api_key_orphaned"
     )
+    summary = client.get("/api/settings/summary", headers=owner.headers).get_json()["summary"]
+    assert [key["status"] for key in summary["apiKeys"]] == ["inactive"]
 
 
 def test_revoked_rotated_expired_and_unknown_keys_are_refused(
