@@ -241,11 +241,8 @@ def change_plan(
     workspace.subscription_status = "active"
     workspace.trial_ends_at = None
     workspace.renews_at = renews_at if new_price > 0 else None
-    workspace.settings = {
-        **(workspace.settings or {}),
-        "planCode": plan.code,
-        "billingInterval": interval,
-    }
+    kept = {k: v for k, v in (workspace.settings or {}).items() if k != "cancellation"}
+    workspace.settings = {**kept, "planCode": plan.code, "billingInterval": interval}
     _record(workspace, actor, "plan_change", current.code, plan, interval, immediate, amount)
     db.session.commit()
     upgrade = new_price >= old_price

@@ -220,6 +220,8 @@ def test_immediate_cancel_ends_now_and_twice_is_a_409(client: FlaskClient, owner
     assert_envelope(cancel(client, owner), 409, "already_canceled")
     assert [event.kind for event in events(owner)] == ["cancel"]
     assert upgrade(client, owner, planCode="free").status_code == 200  # reactivation
+    row = workspace(owner)
+    assert row.subscription_status == "active" and "cancellation" not in row.settings
 
 
 @pytest.mark.parametrize("role", NON_MANAGERS)
