@@ -106,6 +106,10 @@ beat_schedule = {
         "task": "maintenance.fire_schedules",
         "schedule": float(os.environ.get("SCHEDULE_TICK_SECONDS", "15")),
     },
+    "evaluate-usage-alerts": {
+        "task": "maintenance.evaluate_usage_alerts",
+        "schedule": float(os.environ.get("USAGE_ALERT_INTERVAL_SECONDS", "300")),
+    },
     "prune-schedule-fires": {
         "task": "maintenance.prune_schedule_fires",
         "schedule": float(os.environ.get("PRUNE_INTERVAL_SECONDS", "3600")),

@@ -90,7 +90,13 @@ def _init_extensions(app: Flask) -> None:
         cors.init_app(
             app,
             resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-            allow_headers=["Authorization", "Content-Type", "X-Workspace-Id", "Idempotency-Key"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Workspace-Id",
+                "Idempotency-Key",
+                "X-API-Key",
+            ],
             methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             supports_credentials=False,
         )
@@ -123,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.health.routes import blp as health_blp
     from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
+    from fluxolab.settings.routes import blp as settings_blp
     from fluxolab.users.routes import blp as users_blp
     from fluxolab.webhooks.public import blp as webhook_intake_blp
     from fluxolab.webhooks.routes import blp as webhooks_blp
@@ -139,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
         executions_blp,
         webhook_intake_blp,
         webhooks_blp,
+        settings_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)

@@ -10,6 +10,7 @@ from celery import shared_task
 from fluxolab.auth import purge
 from fluxolab.executions import sweeper
 from fluxolab.nodes import testing
+from fluxolab.settings import alerts
 from fluxolab.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
@@ -56,3 +57,12 @@ def prune_webhook_logs() -> int:
     if removed:
         log.info("pruned %d webhook logs", removed)
     return removed
+
+
+@shared_task(name="maintenance.evaluate_usage_alerts")
+def evaluate_usage_alerts() -> dict[str, int]:
+    """Check enabled usage alerts against current usage; record those that fire."""
+    report = asdict(alerts.evaluate_alerts())
+    if report["fired"]:
+        log.info("usage alerts: %s", report)
+    return report

@@ -17,12 +17,17 @@ ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2, "owner": 3}
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated caller in the workspace this request acts on."""
+    """The authenticated caller in the workspace this request acts on.
+
+    A caller authenticated by an API key acts as the key's creator (``api_key_id`` set,
+    ``session_id`` is then the key's id: API keys never reach the session routes).
+    """
 
     user_id: uuid.UUID
     workspace_id: uuid.UUID
     role: str
     session_id: uuid.UUID
+    api_key_id: uuid.UUID | None = None
 
     def has_role(self, minimum: str) -> bool:
         """Tell whether the caller's role ranks at least ``minimum``."""

@@ -19,6 +19,7 @@ from apispec import BasePlugin
 from flask_smorest import Api
 
 from fluxolab.common.schemas import ErrorSchema
+from fluxolab.common.security import api_key_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,7 +60,8 @@ def _add(responses: dict[Any, Any], statuses: list[int] | tuple[int, ...]) -> No
 
 
 class ErrorResponsesPlugin(BasePlugin):
-    """apispec plugin: add the shape-derived error responses and the workspace header."""
+    """apispec plugin: add the shape-derived error responses, the workspace header, and the
+    API-key scope of each protected operation (``x-api-key-scope``, null: no API keys)."""
 
     def operation_helper(
         self,
@@ -68,10 +70,12 @@ class ErrorResponsesPlugin(BasePlugin):
         **_kwargs: Any,
     ) -> None:
         """Complete each operation of ``path`` in place."""
-        for operation in (operations or {}).values():
+        for method, operation in (operations or {}).items():
             _add(operation.setdefault("responses", {}), error_statuses(path or "", operation))
             if operation.get("security"):
                 operation.setdefault("parameters", []).append(dict(WORKSPACE_HEADER))
+                blueprint = (operation.get("tags") or [None])[0]
+                operation["x-api-key-scope"] = api_key_scope(blueprint, method.upper())
 
 
 def error_responses(*statuses: int) -> Callable[[F], F]:

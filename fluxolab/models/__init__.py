@@ -15,6 +15,15 @@ from fluxolab.models.execution import (
 from fluxolab.models.identity import AuthSession, PasswordResetRequest, RefreshToken, User
 from fluxolab.models.node_test import NODE_TEST_FINISHED, NODE_TEST_STATUSES, NodeTest
 from fluxolab.models.schedule import FIRE_STATUSES, Schedule, ScheduleFire
+from fluxolab.models.settings import (
+    ALERT_CHANNELS,
+    ALERT_CONDITIONS,
+    ALERT_METRICS,
+    API_KEY_SCOPES,
+    ApiKey,
+    BillingEvent,
+    UsageAlert,
+)
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
@@ -27,6 +36,10 @@ from fluxolab.models.workspace import (
 )
 
 __all__ = [
+    "ALERT_CHANNELS",
+    "ALERT_CONDITIONS",
+    "ALERT_METRICS",
+    "API_KEY_SCOPES",
     "AUTH_MODES",
     "EXECUTION_MODES",
     "EXECUTION_STATUSES",
@@ -40,8 +53,10 @@ __all__ = [
     "TRIGGER_KINDS",
     "TRIGGER_MODES",
     "WORKFLOW_STATUSES",
+    "ApiKey",
     "AuthSession",
     "Base",
+    "BillingEvent",
     "Credential",
     "Environment",
     "Execution",
@@ -54,6 +69,7 @@ __all__ = [
     "RefreshToken",
     "Schedule",
     "ScheduleFire",
+    "UsageAlert",
     "User",
     "Webhook",
     "WebhookLog",

@@ -1,0 +1,1 @@
+"""Workspace settings: summary, plans and billing, usage and alerts, API keys."""
