@@ -19,18 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    and_,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from fluxolab.dashboard.periods import Bucket
@@ -93,6 +82,7 @@ def _production_subruns(workspace_id: uuid.UUID, start: datetime, end: datetime)
         .where(
             Execution.workspace_id == workspace_id,
             Execution.mode == SUBWORKFLOW_MODE,
+            Execution.parent_execution_id.is_not(None),
             Execution.created_at >= start,
             Execution.created_at < end,
         )
@@ -115,52 +105,58 @@ def production(workspace_id: uuid.UUID, start: datetime, end: datetime) -> Colum
     )
 
 
-def _buckets_table(buckets: Sequence[Bucket]) -> Any:
-    """The buckets as a small derived table ``(idx, start_at, end_at)``."""
-    rows = [
-        select(
-            literal(index, Integer).label("idx"),
-            literal(bucket.start, UTCDateTime()).label("start_at"),
-            literal(bucket.end, UTCDateTime()).label("end_at"),
-        )
-        for index, bucket in enumerate(buckets)
-    ]
-    return (rows[0] if len(rows) == 1 else union_all(*rows)).cte("buckets")
+def _bucket_of(buckets: Sequence[Bucket], low: int, high: int) -> ColumnElement[int]:
+    """The number of the bucket among ``buckets[low:high]`` holding a run's ``created_at``.
+
+    A balanced tree of ``CASE created_at < boundary``: about log2(n) comparisons per run,
+    exact for days of any length (DST). Buckets are contiguous and the run is in the window.
+    """
+    if high - low == 1:
+        return literal(low, Integer)
+    middle = (low + high) // 2
+    boundary = literal(buckets[middle].start, UTCDateTime())
+    return case(
+        (Execution.created_at < boundary, _bucket_of(buckets, low, middle)),
+        else_=_bucket_of(buckets, middle, high),
+    )
 
 
 def bucket_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[BucketRow]:
-    """Counts of production runs per (bucket, workflow); buckets and workflows without runs
-    have no row. One query: each bucket is an index range scan of the workspace's runs."""
+    """Counts of production runs per (bucket, workflow) for contiguous ``buckets``; buckets
+    and workflows without runs have no row.
+
+    One query: one range scan of ``ix_executions_workspace_id_created_at`` over the window.
+    """
     if not buckets:
         return []
-    table = _buckets_table(buckets)
     start, end = buckets[0].start, buckets[-1].end
-    known = Execution.duration_ms.is_not(None)
-    stmt = (
+    runs = (
         select(
-            table.c.idx,
+            _bucket_of(buckets, 0, len(buckets)).label("bucket"),
             Execution.workflow_id,
-            func.count(),
-            func.sum(case((Execution.status == SUCCEEDED, 1), else_=0)),
-            func.sum(case((Execution.status.in_(FAILED_STATUSES), 1), else_=0)),
-            func.sum(case((known, Execution.duration_ms), else_=0)),
-            func.count(Execution.duration_ms),
+            Execution.status,
+            Execution.duration_ms,
         )
-        .select_from(table)
-        .join(
-            Execution,
-            and_(
-                Execution.workspace_id == workspace_id,
-                Execution.created_at >= table.c.start_at,
-                Execution.created_at < table.c.end_at,
-            ),
+        .where(
+            Execution.workspace_id == workspace_id,
+            Execution.created_at >= start,
+            Execution.created_at < end,
+            production(workspace_id, start, end),
         )
-        .where(production(workspace_id, start, end))
-        .group_by(table.c.idx, Execution.workflow_id)
+        .subquery("runs")
     )
+    stmt = select(
+        runs.c.bucket,
+        runs.c.workflow_id,
+        func.count(),
+        func.sum(case((runs.c.status == SUCCEEDED, 1), else_=0)),
+        func.sum(case((runs.c.status.in_(FAILED_STATUSES), 1), else_=0)),
+        func.sum(func.coalesce(runs.c.duration_ms, 0)),
+        func.count(runs.c.duration_ms),
+    ).group_by(runs.c.bucket, runs.c.workflow_id)
     return [
-        BucketRow(int(idx), workflow_id, Counts(*(int(value or 0) for value in values)))
-        for idx, workflow_id, *values in db.session.execute(stmt)
+        BucketRow(int(bucket), workflow_id, Counts(*(int(value or 0) for value in values)))
+        for bucket, workflow_id, *values in db.session.execute(stmt)
     ]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from fluxolab.credentials.resolver import CredentialResolver
+from fluxolab.extensions import db
 from fluxolab.models import utcnow
 from tests.api.test_credentials import SMTP_SECRET, create_credential
 from tests.dashboard.runs import make_run, make_workflow
@@ -260,3 +262,19 @@ def test_credentials_list_shape_never_shows_the_secret(client: FlaskClient, owne
     }
     assert isinstance(card["createdAt"], str)
     assert SMTP_SECRET["password"] not in response.get_data(as_text=True)
+
+
+def test_credential_use_recorded_by_a_run_shows_as_last_used(
+    client: FlaskClient, owner: Account
+) -> None:
+    created = create_credential(client, owner, "smtp-usado")
+    create_credential(client, owner, "smtp-parado")
+    resolver = CredentialResolver(owner.workspace_id)
+    assert resolver.get(created["id"]) is not None
+    resolver.record_usage()
+    db.session.commit()
+    cards = get(client, owner, "/api/dashboard/credentials")["credentials"]
+    by_name = {card["name"]: card for card in cards}
+    used = datetime.fromisoformat(by_name["smtp-usado"]["lastUsedAt"])
+    assert abs(used - utcnow()) < timedelta(minutes=1)
+    assert by_name["smtp-parado"]["lastUsedAt"] is None
