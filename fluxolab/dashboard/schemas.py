@@ -119,14 +119,22 @@ class OverviewBody(Schema):
 
 
 class ChangeOut(Schema):
-    """A number of the period against the previous stretch of equal length."""
+    """A whole number of the period against the previous stretch of equal length."""
 
-    value = fields.Float(allow_none=True)
-    previous = fields.Float(allow_none=True)
-    change = fields.Float(allow_none=True, metadata={"description": "value - previous"})
+    value = fields.Integer(allow_none=True, metadata={"description": "null without data"})
+    previous = fields.Integer(allow_none=True)
+    change = fields.Integer(allow_none=True, metadata={"description": "value - previous"})
     changePercent = fields.Float(
         allow_none=True, metadata={"description": "null when previous is 0 or unknown"}
     )
+
+
+class MinutesChangeOut(ChangeOut):
+    """Minutes (fractional) of the period against the previous stretch of equal length."""
+
+    value = fields.Float()
+    previous = fields.Float()
+    change = fields.Float(metadata={"description": "value - previous"})
 
 
 class TotalsOut(Schema):
@@ -134,7 +142,7 @@ class TotalsOut(Schema):
     succeeded = fields.Nested(ChangeOut)
     failed = fields.Nested(ChangeOut)
     p95DurationMs = fields.Nested(ChangeOut)
-    timeSavedMinutes = fields.Nested(ChangeOut)
+    timeSavedMinutes = fields.Nested(MinutesChangeOut)
 
 
 class PeriodOut(Schema):

@@ -278,3 +278,21 @@ def test_credential_use_recorded_by_a_run_shows_as_last_used(
     used = datetime.fromisoformat(by_name["smtp-usado"]["lastUsedAt"])
     assert abs(used - utcnow()) < timedelta(minutes=1)
     assert by_name["smtp-parado"]["lastUsedAt"] is None
+
+
+def test_stats_counts_are_integers_and_unknown_p95_is_null(
+    client: FlaskClient, owner: Account
+) -> None:
+    workflow_id = make_workflow(owner, "Contagem")
+    make_run(owner, workflow_id, at=utcnow() - timedelta(minutes=1), status="running")
+    totals = get(client, owner, "/api/dashboard/stats?period=24h")["totals"]
+    for key in ("total", "succeeded", "failed"):
+        assert all(type(totals[key][part]) is int for part in ("value", "previous", "change"))
+    assert totals["total"]["value"] == 1
+    assert totals["p95DurationMs"] == {
+        "value": None,
+        "previous": None,
+        "change": None,
+        "changePercent": None,
+    }
+    assert totals["timeSavedMinutes"]["value"] == 0
