@@ -129,12 +129,15 @@ class ChangeOut(Schema):
     )
 
 
-class MinutesChangeOut(ChangeOut):
+class MinutesChangeOut(Schema):
     """Minutes (fractional) of the period against the previous stretch of equal length."""
 
     value = fields.Float()
     previous = fields.Float()
     change = fields.Float(metadata={"description": "value - previous"})
+    changePercent = fields.Float(
+        allow_none=True, metadata={"description": "null when previous is 0"}
+    )
 
 
 class TotalsOut(Schema):
