@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.cli import register_commands
     from fluxolab.common.docs_assets import blp as docs_assets_blp
     from fluxolab.credentials.routes import blp as credentials_blp
+    from fluxolab.dashboard.routes import blp as dashboard_blp
     from fluxolab.executions.routes import blp as executions_blp
     from fluxolab.extensions import api
     from fluxolab.forms.routes import blp as forms_blp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         webhook_intake_blp,
         webhooks_blp,
         settings_blp,
+        dashboard_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)

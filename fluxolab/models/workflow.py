@@ -35,6 +35,8 @@ class Workflow(IdMixin, TimestampMixin, Base):
     error_workflow_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("workflows.id", ondelete="SET NULL")
     )
+    # what one successful production run saves a person (the dashboard's "time saved")
+    minutes_saved_per_run: Mapped[float] = mapped_column(default=0, server_default=text("0"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -46,6 +48,13 @@ class Workflow(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_workflows_workspace_id_updated_at", "workspace_id", "updated_at"),
         Index("ix_workflows_workspace_id_status", "workspace_id", "status"),
+        # the dashboard's search-as-you-type: ``name ILIKE '%q%'`` on PostgreSQL (pg_trgm)
+        Index(
+            "ix_workflows_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index(
             "ix_workflows_error_workflow_id",
             "error_workflow_id",

@@ -19,6 +19,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "createdAt": Workflow.created_at,
     "lastExecutedAt": Workflow.last_executed_at,
     "executionCount": Workflow.execution_count,
+    "status": Workflow.status,
 }
 
 
@@ -51,19 +52,24 @@ def list_workflows(
     workspace_id: uuid.UUID,
     *,
     search: str | None = None,
-    status: str | None = None,
+    status: str | tuple[str, ...] | None = None,
     tag: str | None = None,
     sort: str = "-updatedAt",
     limit: int = 50,
     offset: int = 0,
 ) -> Page[Workflow]:
-    """Return one page of the workspace's live workflows matching the filters."""
+    """Return one page of the workspace's live workflows matching the filters.
+
+    ``status`` is one status or a tuple of them (any matches).
+    """
     stmt = select(Workflow).where(
         Workflow.workspace_id == workspace_id, Workflow.deleted_at.is_(None)
     )
     if search:
         stmt = stmt.where(Workflow.name.ilike(f"%{escape_like(search)}%", escape="\\"))
-    if status:
+    if isinstance(status, tuple):
+        stmt = stmt.where(Workflow.status.in_(status))
+    elif status:
         stmt = stmt.where(Workflow.status == status)
     if tag:
         stmt = stmt.where(_has_tag(tag))

@@ -82,6 +82,13 @@ ERROR_WORKFLOW_ID_HELP = (
 )
 
 
+MINUTES_SAVED_HELP = (
+    "Minutes of a person's work one successful production run saves (the dashboard's "
+    "'time saved'); default 0"
+)
+MINUTES_SAVED_MAX = 10_080  # a week
+
+
 class SettingsIn(BaseSchema):
     """``settings``: absent keys are kept on update."""
 
@@ -89,6 +96,12 @@ class SettingsIn(BaseSchema):
         attribute="error_workflow_id",
         allow_none=True,
         metadata={"description": ERROR_WORKFLOW_ID_HELP},
+    )
+    minutesSavedPerRun = fields.Float(
+        attribute="minutes_saved_per_run",
+        allow_nan=False,
+        validate=validate.Range(min=0, max=MINUTES_SAVED_MAX),
+        metadata={"description": MINUTES_SAVED_HELP},
     )
 
 
@@ -163,6 +176,9 @@ class SettingsOut(Schema):
         attribute="error_workflow_id",
         allow_none=True,
         metadata={"description": ERROR_WORKFLOW_ID_HELP},
+    )
+    minutesSavedPerRun = fields.Float(
+        attribute="minutes_saved_per_run", metadata={"description": MINUTES_SAVED_HELP}
     )
 
 

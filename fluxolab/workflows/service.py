@@ -44,7 +44,10 @@ class WorkflowDetail:
     @property
     def settings(self) -> dict[str, Any]:
         """The workflow's settings (what ``SettingsOut`` dumps)."""
-        return {"error_workflow_id": self.workflow.error_workflow_id}
+        return {
+            "error_workflow_id": self.workflow.error_workflow_id,
+            "minutes_saved_per_run": self.workflow.minutes_saved_per_run,
+        }
 
 
 @dataclass(frozen=True)
@@ -167,10 +170,12 @@ def _add_version(
 def _apply_settings(workflow: Workflow, settings: Mapping[str, Any]) -> None:
     """Apply validated ``settings``; absent keys are kept.
 
-    ``error_workflow_id`` must name a live workflow of the same workspace other than this
-    one (``ValidationFailed``); one of another workspace is refused exactly like a missing
-    one. ``None`` clears it.
+    ``minutes_saved_per_run`` (a number >= 0) is stored as is. ``error_workflow_id`` must
+    name a live workflow of the same workspace other than this one (``ValidationFailed``);
+    one of another workspace is refused exactly like a missing one. ``None`` clears it.
     """
+    if "minutes_saved_per_run" in settings:
+        workflow.minutes_saved_per_run = float(settings["minutes_saved_per_run"])
     if "error_workflow_id" not in settings:
         return
     target = settings["error_workflow_id"]
@@ -237,6 +242,7 @@ def _insert_workflow(
         tags=list(fields.get("tags") or []),
         version=1,
         execution_count=0,
+        minutes_saved_per_run=0.0,
         created_by=user_id,
         updated_by=user_id,
     )
@@ -265,7 +271,10 @@ def duplicate_workflow(
         "name": source.name[: NAME_MAX - len(COPY_SUFFIX)] + COPY_SUFFIX,
         "description": source.description,
         "tags": list(source.tags or []),
-        "settings": {"error_workflow_id": source.error_workflow_id},
+        "settings": {
+            "error_workflow_id": source.error_workflow_id,
+            "minutes_saved_per_run": source.minutes_saved_per_run,
+        },
     }
     return _insert_workflow(workspace_id, user_id, fields, current_version(source).definition)
 

@@ -35,9 +35,9 @@ def error_workflow_id(client: FlaskClient, account: Account, workflow_id: str) -
 def test_unset_by_default_and_set_on_create(client: FlaskClient) -> None:
     owner = make_account()
     handler = create(client, owner, definition=ERROR_FLOW)
-    assert handler["settings"] == {"errorWorkflowId": None}
+    assert handler["settings"] == {"errorWorkflowId": None, "minutesSavedPerRun": 0}
     watched = create(client, owner, settings={"errorWorkflowId": handler["id"]})
-    assert watched["settings"] == {"errorWorkflowId": handler["id"]}
+    assert watched["settings"] == {"errorWorkflowId": handler["id"], "minutesSavedPerRun": 0}
     assert error_workflow_id(client, owner, watched["id"]) == handler["id"]
 
 
@@ -115,4 +115,5 @@ def test_duplicating_keeps_the_error_workflow(client: FlaskClient) -> None:
     watched = create(client, owner, settings={"errorWorkflowId": handler["id"]})
     response = client.post(f"/api/workflows/{watched['id']}/duplicate", headers=owner.headers)
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["workflow"]["settings"] == {"errorWorkflowId": handler["id"]}
+    settings = response.get_json()["workflow"]["settings"]
+    assert settings == {"errorWorkflowId": handler["id"], "minutesSavedPerRun": 0}

@@ -1,0 +1,1 @@
+"""Dashboard module: production stats, workflow cards, executions and credentials lists."""
