@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -11,7 +12,7 @@ from flask import Flask, Response
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "settle"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,6 +30,19 @@ class FluxoFlask(Flask):
         response.set_data(b"")
         del response.headers["Content-Type"]
         return response
+
+
+def settle() -> None:
+    """Take what start-up built out of the garbage collector's sight (``gc.freeze``).
+
+    Call once in a server or worker process, after the app and its modules are loaded. The
+    ~200,000 objects of the loaded app (modules, mappers, schemas) stay alive for the
+    process's life, yet every full collection walked them all: a pause of tens to hundreds
+    of milliseconds for whichever request was running. Frozen, they are never scanned;
+    what requests create is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

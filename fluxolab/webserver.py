@@ -107,9 +107,10 @@ def _exit_on_sigterm(_signum: int, _frame: Any) -> NoReturn:
 
 def serve(host: str, port: int) -> None:
     """Build the app and serve it until SIGTERM or Ctrl-C."""
-    from fluxolab import create_app
+    from fluxolab import create_app, settle
 
     app = create_app()
+    settle()
     limit = raise_open_file_limit(CONNECTION_LIMIT + SPARE_FILES)
     settings = adjustments(host, port, app.config)
     if limit < CONNECTION_LIMIT + SPARE_FILES:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
+import sys
 
 import pytest
 
@@ -43,3 +46,14 @@ def test_open_file_limit_is_raised_up_to_the_hard_limit(
 
     assert webserver.raise_open_file_limit(2000) == expected
     assert calls == ([set_to] if set_to else [])
+
+
+def test_server_entry_points_freeze_what_start_up_built() -> None:
+    """wsgi.py (gunicorn) leaves the loaded app out of full garbage collections."""
+    code = "import gc, wsgi; print(gc.get_freeze_count())"
+    env = {**os.environ, "FLUXOLAB_ENV": "test", "DATABASE_URL": "sqlite://"}
+    env.pop("CELERY_BROKER_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert int(done.stdout.strip().splitlines()[-1]) > 10_000

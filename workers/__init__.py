@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from fluxolab import create_app
+from fluxolab import create_app, settle
 from fluxolab.engine.sandbox import protect_this_process
 
 flask_app = create_app()
@@ -26,6 +26,8 @@ def _protect(**_: Any) -> None:
 
 
 from workers import executions, mail, maintenance, nodes, schedules  # noqa: E402  (task modules register)
+
+settle()
 
 __all__ = [
     "app",
