@@ -91,7 +91,8 @@ class Generator:
     """Execution rows in the text ``COPY`` format, in ``created_at`` order, hour by hour.
 
     Workflows are picked with Zipf-like weights; each top-level run is a run of its
-    workflow's trigger (8% manual, 1% editor tests, 1% retries of a failed run); 7% of them
+    workflow's trigger (8% manual, 1% editor tests, 1% retries of the workflow's last failed
+    run); 7% of them
     start a sub-execution of a child workflow while they run, a fifth of those one more
     level. Durations are log-normal (median 0.6 s, capped below the 300 s limit); statuses
     93% succeeded, 5% failed, 0.7% timed out, 1.3% canceled. Timestamps are consistent:
@@ -113,7 +114,7 @@ class Generator:
         # log-normal draws, looked up (far cheaper per row than drawing each)
         self.durations = [min(self.rand.lognormvariate(6.4, 1.1), 290_000) for _ in range(65536)]
         self.waits = [int(self.rand.lognormvariate(9.0, 0.6)) for _ in range(65536)]
-        self.last_failed = ""
+        self.last_failed: dict[str, str] = {}  # workflow id -> its last failed run
 
     def stamp(self, us: int) -> str:
         """A UTC timestamp in PostgreSQL's text input format (hour prefixes cached)."""
@@ -147,9 +148,9 @@ class Generator:
         finished = started + duration * 1000
         retry = ""
         if mode == "retry":
-            retry = self.last_failed
+            retry = self.last_failed[flow[0]]
         if status in ("failed", "timed_out"):
-            self.last_failed = ident
+            self.last_failed[flow[0]] = ident
         by_hand = mode in ("manual", "test", "retry")
         created_at = self.stamp(created)
         line = "\t".join((
@@ -174,7 +175,7 @@ class Generator:
             flow = self.pick[int(rand.random() * len(self.pick))]
             draw = rand.random()
             mode = "manual" if draw < 0.08 else "test" if draw < 0.09 else flow[2]
-            if mode == flow[2] and draw < 0.10 and self.last_failed:
+            if mode == flow[2] and draw < 0.10 and flow[0] in self.last_failed:
                 mode = "retry"
             line, ident, started, finished = self.row(created, flow, mode, math.inf)
             lines.append(line)
