@@ -449,3 +449,49 @@ def wait_for(predicate: object, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def get_request(host: str, port: int, path: str, token: str) -> bytes:
+    """Build the bytes of a GET with a bearer token (HTTP/1.1, keep-alive)."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    ).encode()
+
+
+@dataclass
+class TimedStatement:
+    """One statement from PostgreSQL's ``log_min_duration_statement`` log, with its values."""
+
+    app: str
+    ms: float
+    sql: str
+    params: dict[str, str]
+
+    def with_values(self) -> str:
+        """The statement with its logged parameter values in place of ``$1``, ``$2`` ..."""
+        return re.sub(r"\$(\d+)\b", lambda m: self.params.get(m.group(0), m.group(0)), self.sql)
+
+
+_TIMED = re.compile(r"^(\w*)\|LOG:  duration: ([\d.]+) ms  (?:statement|execute [^:]*): (.*)$")
+_PARAMS = re.compile(r"^(\w*)\|DETAIL:  parameters: (.*)$")
+_VALUE = re.compile(r"(\$\d+) = ('(?:[^']|'')*'|NULL)")
+
+
+def timed_statements(log_text: str) -> list[TimedStatement]:
+    """The executed statements of a log written with ``log_min_duration_statement = 0`` and
+    ``log_line_prefix = '%a|'`` (parse and bind lines left out), in log order."""
+    found: list[TimedStatement] = []
+    current: TimedStatement | None = None
+    for line in log_text.splitlines():
+        timed, params = _TIMED.match(line), _PARAMS.match(line)
+        if timed:
+            current = TimedStatement(timed.group(1), float(timed.group(2)), timed.group(3), {})
+            found.append(current)
+        elif line.startswith("\t") and current is not None:
+            current.sql += "\n" + line[1:]
+        elif params and current is not None and current.app == params.group(1):
+            current.params = dict(_VALUE.findall(params.group(2)))
+            current = None
+        else:
+            current = None
+    return found

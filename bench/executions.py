@@ -859,17 +859,25 @@ def measure(stack: Stack, args: argparse.Namespace, facts: dict[str, str]) -> li
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; servers are stopped and the bench database dropped in every case."""
-    args = parse_args(argv)
+def services_ready() -> dict[str, str] | None:
+    """Check that ``scripts/with-services.sh`` set the environment and make Ctrl-C (even in
+    the background) and SIGTERM stop the run cleanly; return the machine facts, taken before
+    anything starts, or ``None`` (with a message) when the services are missing."""
     missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
     if missing:
         print(f"bench: {', '.join(missing)} not set: run it with scripts/with-services.sh")
-        return 2
-    # Stop cleanly on Ctrl-C (even when started in the background) and on SIGTERM.
+        return None
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    facts = machine_facts()  # load average before anything starts
+    return machine_facts()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; servers are stopped and the bench database dropped in every case."""
+    args = parse_args(argv)
+    facts = services_ready()
+    if facts is None:
+        return 2
     work = Path(tempfile.mkdtemp(prefix="fluxolab-bench-"))
     stack = Stack(args, work)
     try:

@@ -33,10 +33,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shlex
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -46,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _support import RUN_INPUT, WORKFLOW, machine_facts, percentile, post_request
+from _support import RUN_INPUT, WORKFLOW, percentile, post_request
 from cryptography.fernet import Fernet
 from executions import (
     GROUPS,
@@ -65,6 +63,7 @@ from executions import (
     open_loop,
     saturation_run,
     saturation_table,
+    services_ready,
     statement_pass,
     statement_table,
     warm_and_saturate,
@@ -410,13 +409,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the batch; every phase's servers are stopped and its database dropped."""
     args = parse_args(argv)
-    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
-    if missing:
-        print(f"bench: {', '.join(missing)} not set: run it with scripts/with-services.sh")
+    facts = services_ready()
+    if facts is None:
         return 2
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    facts = machine_facts()  # load average before anything starts
     work = Path(tempfile.mkdtemp(prefix="fluxolab-bench-hooks-"))
     log(f"server logs in {work}")
     manual = run_stack(Stack(args, work), lambda stack: manual_phase(stack, args))
