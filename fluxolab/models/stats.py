@@ -20,9 +20,7 @@ from fluxolab.models.base import Base, utcnow
 
 # Upper bounds (inclusive, milliseconds) of the duration histogram; a last bucket is unbounded.
 DURATION_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000)
-HISTOGRAM_COLUMNS = tuple(f"duration_le_{bound}" for bound in DURATION_BOUNDS_MS) + (
-    "duration_le_inf",
-)
+HISTOGRAM_COLUMNS = (*(f"duration_le_{bound}" for bound in DURATION_BOUNDS_MS), "duration_le_inf")
 
 
 class ExecutionStat(Base):
