@@ -114,7 +114,7 @@ beat_schedule = {
     # hourly (a few minutes past the hour): every zone's midnight is covered soon after it
     "rollup-execution-stats": {
         "task": "stats.rollup",
-        "schedule": crontab(minute=os.environ.get("STATS_ROLLUP_MINUTE", "5")),
+        "schedule": crontab(minute=5),
     },
     "prune-schedule-fires": {
         "task": "maintenance.prune_schedule_fires",
