@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 _var = Path(os.environ.get("FLUXOLAB_VAR_DIR", "var")).resolve()
@@ -109,6 +110,11 @@ beat_schedule = {
     "evaluate-usage-alerts": {
         "task": "maintenance.evaluate_usage_alerts",
         "schedule": float(os.environ.get("USAGE_ALERT_INTERVAL_SECONDS", "300")),
+    },
+    # hourly (a few minutes past the hour): every zone's midnight is covered soon after it
+    "rollup-execution-stats": {
+        "task": "stats.rollup",
+        "schedule": crontab(minute=5),
     },
     "prune-schedule-fires": {
         "task": "maintenance.prune_schedule_fires",

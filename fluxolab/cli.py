@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
@@ -75,3 +77,18 @@ def register_commands(app: Flask) -> None:
         click.echo(report.line(cipher().key_id))
         if report.unreadable:
             raise SystemExit(1)
+
+    @app.cli.command("backfill-stats")
+    @click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]))
+    @click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]))
+    def backfill_stats(first: datetime, last: datetime) -> None:
+        """Rebuild execution_stats day by day from --from to --to (local dates, inclusive)
+        for every time zone in use; days not over yet are skipped."""
+        from fluxolab.stats.rollup import backfill
+
+        if first > last:
+            raise click.BadParameter("--from must not be after --to", param_hint="--from")
+        days = (last.date() - first.date()).days + 1
+        with click.progressbar(length=days, label="Rolling execution stats") as bar:
+            rolled = backfill(first.date(), last.date(), on_day=bar.update)
+        click.echo(f"rolled {rolled} (time zone, day) pairs over {days} days")

@@ -25,7 +25,7 @@ def _protect(**_: Any) -> None:
     protect_this_process()
 
 
-from workers import executions, mail, maintenance, nodes, schedules  # noqa: E402  (task modules register)
+from workers import executions, mail, maintenance, nodes, schedules, stats  # noqa: E402  (task modules register)
 
 settle()
 
@@ -38,4 +38,5 @@ __all__ = [
     "maintenance",
     "nodes",
     "schedules",
+    "stats",
 ]

@@ -1,7 +1,9 @@
 """The dashboard's numbers for a period: totals, changes, series, failing workflows, labels.
 
-Built from ``stats.bucket_rows`` (counts per bucket and workflow) plus one percentile query
-per window and one query for the workflows involved (names, minutes saved per run).
+Built from ``stats.bucket_rows`` (counts per bucket and workflow, from the nightly rollup for
+closed rolled days and live otherwise) plus one query for the workflows involved (names,
+minutes saved per run). Time saved uses each workflow's current minutes saved per run on both
+paths, so a rolled day and a live day give the same figures.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def change(value: float | None, previous: float | None) -> dict[str, Any]:
 
 def headline_stats(workspace_id: uuid.UUID, window: Window) -> tuple[dict[str, Any], Counts]:
     """The ``stats`` object of ``window`` alone (the overview), and the last bucket's counts."""
-    rows = stats.bucket_rows(workspace_id, window.buckets)
+    rows = stats.bucket_rows(workspace_id, window.buckets, window.zone, window.now)
     workflows = _workflows(row.workflow_id for row in rows)
     last = len(window.buckets) - 1
     today = _total(row for row in rows if row.bucket == last)
@@ -136,16 +138,13 @@ def headline_stats(workspace_id: uuid.UUID, window: Window) -> tuple[dict[str, A
 
 def period_stats(workspace_id: uuid.UUID, window: Window) -> dict[str, Any]:
     """Everything ``GET /api/dashboard/stats`` answers for ``window``."""
-    rows = stats.bucket_rows(workspace_id, window.buckets)
+    rows = stats.bucket_rows(workspace_id, window.buckets, window.zone, window.now)
     previous_window = window.previous
-    previous_rows = stats.bucket_rows(workspace_id, [previous_window])
+    previous_rows = stats.bucket_rows(workspace_id, [previous_window], window.zone, window.now)
     workflows = _workflows(row.workflow_id for row in [*rows, *previous_rows])
     current, previous = _total(rows), _total(previous_rows)
     saved, saved_before = _saved(rows, workflows), _saved(previous_rows, workflows)
-    p95 = stats.p95_duration_ms(workspace_id, window.start, window.end, current.durations)
-    p95_before = stats.p95_duration_ms(
-        workspace_id, previous_window.start, previous_window.end, previous.durations
-    )
+    p95, p95_before = current.p95_duration_ms, previous.p95_duration_ms
     return {
         "status": "ok",
         "stats": headline(current, saved, window.label),

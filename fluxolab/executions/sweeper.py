@@ -13,6 +13,7 @@ from fluxolab import dispatch
 from fluxolab.executions.service import queue_resume
 from fluxolab.extensions import db
 from fluxolab.models import FINISHED_STATUSES, Execution, utcnow
+from fluxolab.stats import rollup
 
 BATCH = 500
 
@@ -85,12 +86,14 @@ def resume_due_waits() -> int:
 def prune() -> int:
     """Delete finished executions past the retention age or count, in batches; never unfinished.
 
+    Only executions of days the stats rollup has sealed (``stats.rollup.prunable``, in the
+    workspace's time zone) are deleted, so pruning never changes past dashboard stats.
     The count rule finds, per workspace over the limit, the creation time of the newest run
     to drop once (an index walk), then deletes older finished runs batch by batch.
     """
     config = current_app.config
     batch = int(config["EXECUTION_PRUNE_BATCH"])
-    finished = Execution.status.in_(FINISHED_STATUSES)
+    finished = and_(Execution.status.in_(FINISHED_STATUSES), rollup.prunable())
     cutoff = utcnow() - timedelta(days=int(config["EXECUTION_RETENTION_DAYS"]))
     removed = _delete_batches(
         select(Execution.id).where(finished, Execution.created_at < cutoff), batch

@@ -24,6 +24,12 @@ from fluxolab.models.settings import (
     BillingEvent,
     UsageAlert,
 )
+from fluxolab.models.stats import (
+    DURATION_BOUNDS_MS,
+    HISTOGRAM_COLUMNS,
+    ExecutionStat,
+    ExecutionStatsDay,
+)
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
 from fluxolab.models.workspace import (
@@ -41,10 +47,12 @@ __all__ = [
     "ALERT_METRICS",
     "API_KEY_SCOPES",
     "AUTH_MODES",
+    "DURATION_BOUNDS_MS",
     "EXECUTION_MODES",
     "EXECUTION_STATUSES",
     "FINISHED_STATUSES",
     "FIRE_STATUSES",
+    "HISTOGRAM_COLUMNS",
     "NODE_TEST_FINISHED",
     "NODE_TEST_STATUSES",
     "RESPONSE_MODES",
@@ -60,6 +68,8 @@ __all__ = [
     "Credential",
     "Environment",
     "Execution",
+    "ExecutionStat",
+    "ExecutionStatsDay",
     "ExecutionStep",
     "NodeCategory",
     "NodeTemplate",

@@ -1,4 +1,7 @@
-"""Retention: ``sweeper.prune()`` deletes old finished executions in batches, never live ones."""
+"""Retention: ``sweeper.prune()`` deletes old finished executions in batches, never live ones.
+
+Only days the stats rollup has sealed are pruned, so the tests roll first (``seal()``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from sqlalchemy import select
 from fluxolab.executions import sweeper
 from fluxolab.extensions import db
 from fluxolab.models import FINISHED_STATUSES, Execution, ExecutionStep, Workflow, utcnow
+from fluxolab.stats import rollup
 from fluxolab.workflows import service as workflows
 from tests.factories import make_account
 
@@ -67,6 +71,11 @@ def add_step(execution_id: uuid.UUID, seq: int) -> None:
     db.session.commit()
 
 
+def seal() -> None:
+    """Roll every day up to yesterday (days older than two are sealed, so prunable)."""
+    rollup.catch_up()
+
+
 def remaining() -> set[uuid.UUID]:
     return set(db.session.execute(select(Execution.id)).scalars())
 
@@ -82,6 +91,7 @@ def test_prune_deletes_finished_executions_older_than_the_retention_age(
 ) -> None:
     workflow = new_workflow()
     old = add_execution(workflow, status, days(app, 1))
+    seal()
     assert sweeper.prune() == 1
     assert old not in remaining()
 
@@ -92,6 +102,7 @@ def test_prune_keeps_finished_executions_within_the_retention_age(app: Flask) ->
         add_execution(workflow, "succeeded", timedelta(minutes=1)),
         add_execution(workflow, "failed", days(app, -1)),
     }
+    seal()
     assert sweeper.prune() == 0
     assert remaining() == recent
 
@@ -103,6 +114,7 @@ def test_prune_never_deletes_unfinished_executions_however_old(
     monkeypatch.setitem(app.config, "EXECUTION_RETENTION_MAX_PER_WORKSPACE", 0)
     workflow = new_workflow()
     ancient = add_execution(workflow, status, timedelta(days=3650))
+    seal()
     assert sweeper.prune() == 0
     assert remaining() == {ancient}
 
@@ -112,9 +124,10 @@ def test_prune_keeps_only_the_newest_finished_executions_of_each_workspace(
 ) -> None:
     monkeypatch.setitem(app.config, "EXECUTION_RETENTION_MAX_PER_WORKSPACE", 2)
     busy, quiet = new_workflow(), new_workflow()
-    by_age = [add_execution(busy, "succeeded", timedelta(hours=hours)) for hours in (1, 2, 3, 4)]
-    live = add_execution(busy, "queued", timedelta(hours=5))
-    quiet_ids = {add_execution(quiet, "failed", timedelta(hours=h)) for h in (6, 7)}
+    by_age = [add_execution(busy, "succeeded", timedelta(days=age)) for age in (4, 5, 6, 7)]
+    live = add_execution(busy, "queued", timedelta(days=8))
+    quiet_ids = {add_execution(quiet, "failed", timedelta(days=age)) for age in (9, 10)}
+    seal()
     assert sweeper.prune() == 2
     assert remaining() == {by_age[0], by_age[1], live, *quiet_ids}
 
@@ -134,6 +147,7 @@ def test_prune_deletes_in_batches_until_no_candidate_is_left(
     workflow = new_workflow()
     for offset in range(5):
         add_execution(workflow, "succeeded", days(app, 1 + offset))
+    seal()
     assert sweeper.prune() == 5
     assert remaining() == set()
     assert len(statements) == 3  # 2 + 2 + 1
@@ -145,6 +159,17 @@ def test_prune_deletes_the_steps_with_their_execution(app: Flask) -> None:
     recent = add_execution(workflow, "succeeded", timedelta(minutes=1))
     for seq, execution_id in enumerate((old, old, recent)):
         add_step(execution_id, seq)
+    seal()
     assert sweeper.prune() == 1
     owners = db.session.execute(select(ExecutionStep.execution_id)).scalars().all()
     assert owners == [recent]
+
+
+def test_prune_keeps_old_executions_of_days_not_sealed(app: Flask) -> None:
+    workflow = new_workflow()
+    old = add_execution(workflow, "succeeded", days(app, 1))
+    assert sweeper.prune() == 0  # its day was never rolled: its stats would change
+    assert remaining() == {old}
+    seal()
+    assert sweeper.prune() == 1
+    assert remaining() == set()
