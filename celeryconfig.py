@@ -82,6 +82,7 @@ task_routes = {
 }
 
 beat_schedule_filename = str(_var / "celerybeat-schedule")
+_recent_every = float(os.environ.get("STATS_RECENT_INTERVAL_SECONDS", "60"))
 beat_schedule = {
     "purge-expired-auth-records": {
         "task": "maintenance.purge_auth_records",
@@ -115,6 +116,12 @@ beat_schedule = {
     "rollup-execution-stats": {
         "task": "stats.rollup",
         "schedule": crontab(minute=5),
+    },
+    # the dashboard's current hour: all but the last minute or so comes from the rollup
+    "roll-recent-execution-stats": {
+        "task": "stats.roll_recent",
+        "schedule": _recent_every,
+        "options": {"expires": _recent_every * 0.9},  # a late one is skipped: the next comes
     },
     "prune-schedule-fires": {
         "task": "maintenance.prune_schedule_fires",

@@ -23,6 +23,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -405,6 +406,29 @@ def rollup(
     return seconds, sum(s.ms for s in timed_statements(text) if s.app == "rollup")
 
 
+BEAT_JOBS = (
+    "from wsgi import app\n"
+    "from workers import stats\n"
+    "with app.app_context():\n"
+    "    print(stats.rollup_execution_stats.run(), stats.roll_recent_hours.run())\n"
+)
+
+
+def run_beat_jobs(stack: DashboardStack, timeout: float) -> float:
+    """Run the two stats beat jobs once, as beat would before the reads (the hourly
+    ``stats.rollup``: missed days and yesterday's and today's hours; the minute
+    ``stats.roll_recent``); return their wall seconds."""
+    log("rollup: the beat jobs stats.rollup and stats.roll_recent")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", BEAT_JOBS], cwd=ROOT, env=stack.child_env("rollup"),
+        capture_output=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"the beat jobs failed:\n{done.stderr.decode(errors='replace')[-3000:]}")
+    return time.monotonic() - started
+
+
 @dataclass
 class Read:
     """Closed-loop timings of one dashboard read."""
@@ -546,6 +570,8 @@ def report(
             f"{rolled['day_s'] - rolled['start_s']:.2f} s without the app start, "
             f"SQL {sql_seconds(rolled)} "
             f"(target <= {TARGET_ROLLUP_DAY_S:.0f} s)",
+            f"rollup: beat jobs stats.rollup + stats.roll_recent (yesterday's and today's "
+            f"hours) {rolled['beat_s']:.2f} s wall",
         ]
     lines += [
         "",
@@ -643,10 +669,26 @@ def measure(stack: DashboardStack, args: argparse.Namespace, facts: dict[str, st
         rolled["day_s"], rolled["day_sql_ms"] = rollup(
             stack, one_day, one_day, args.timeout, sql_time=True
         )
+        rolled["beat_s"] = run_beat_jobs(stack, args.timeout)
         stack.query("ANALYZE")
     timings = reads(stack, args)
     plans = explain_reads(stack, args)
-    return report(stack, args, facts, data, rolled, timings, plans)
+    lines = report(stack, args, facts, data, rolled, timings, plans)
+    if args.hold:
+        hold(stack, lines)
+    return lines
+
+
+def hold(stack: DashboardStack, lines: list[str]) -> None:
+    """Print the report, write how to reach the loaded stack, wait for Ctrl-C or SIGTERM."""
+    print("\n".join(lines), flush=True)
+    reach = {"dsn": stack.dsn, "api": f"http://{HOST}:{stack.port}", "token": stack.token,
+             "workspace_id": stack.workspace_id, "env": stack.child_env("api")}  # fmt: skip
+    path = stack.work / "hold.json"
+    path.write_text(json.dumps(reach, indent=2))
+    log(f"--hold: the stack stays up; how to reach it is in {path}; Ctrl-C ends it")
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -666,6 +708,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--api-workers", type=int, default=2, help="gunicorn worker processes (2)")
     add("--api-threads", type=int, default=4, help="threads per gunicorn worker (4)")
     add("--access-log", action="store_true", help="gunicorn access log on (off by default)")
+    add("--hold", action="store_true", help="keep the stack up after the report (Ctrl-C ends)")
     add("--timeout", type=float, default=900.0, help="gunicorn request and rollup timeout, s (900)")
     parser.set_defaults(task_events=False)  # no workers here
     return parser.parse_args(argv)

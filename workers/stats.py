@@ -1,4 +1,5 @@
-"""Beat's stats rollup (queue ``maintenance``): roll closed days into ``execution_stats``."""
+"""Beat's stats rollups (queue ``maintenance``): closed days into ``execution_stats`` (hourly),
+the current and the previous hour into ``execution_stats_hours`` (every minute)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from fluxolab.stats import rollup
+from fluxolab.stats import hours, rollup
 
 log = logging.getLogger(__name__)
 
@@ -19,3 +20,9 @@ def rollup_execution_stats() -> dict[str, int]:
     if report["days"]:
         log.info("execution stats rolled: %s", report)
     return report
+
+
+@shared_task(name="stats.roll_recent")
+def roll_recent_hours() -> int:
+    """Roll the previous and the current local hour of every time zone in use."""
+    return hours.roll_recent()

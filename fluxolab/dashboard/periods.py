@@ -6,8 +6,9 @@ or ``custom`` (``from`` .. ``to``, both local dates, inclusive; daily). A day is
 calendar day of the workspace's time zone, so a day can last 23 or 25 hours around a DST
 change. The last bucket is live: it ends in the future and holds what happened until now.
 
-The previous period is the stretch of equal length (``start`` to ``now``, or to the period's
-end when that is earlier) just before ``start``.
+The previous period is the stretch just before ``start`` as long as the period so far
+(``start`` to ``now``, or to the period's end when that is earlier) rounded up to a whole
+hour: 24 whole hours before a ``24h`` window, and whole hours of the rollup for any other.
 Pure Python: no database.
 """
 
@@ -25,6 +26,7 @@ PERIOD_PATTERN = r"^(24h|custom|[1-9][0-9]{0,2}[dwmy])$"
 MAX_DAYS = 366
 UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 UNIT_NAMES = {"d": "day", "w": "week", "m": "month", "y": "year"}
+ONE_HOUR = timedelta(hours=1)
 PERIOD_HELP = "Use 24h, 7d, 14d, 30d, 90d, Nd/Nw/Nm/Ny (at most 366 days) or custom with from/to."
 
 
@@ -60,10 +62,11 @@ class Window:
 
     @property
     def previous(self) -> Bucket:
-        """The stretch of equal length (start to now, or to the end when that is earlier)
-        that ends where this one starts."""
+        """The stretch just before this one, as long as it (start to now, or to the end when
+        that is earlier) rounded up to whole hours, so that it is made of rolled hours."""
         length = max(min(self.now, self.end) - self.start, timedelta(0))
-        return Bucket(self.start - length, self.start, "previous")
+        hours = -(-length // ONE_HOUR)
+        return Bucket(self.start - hours * ONE_HOUR, self.start, "previous")
 
 
 def zone_of(name: str | None) -> ZoneInfo:
@@ -77,6 +80,28 @@ def zone_of(name: str | None) -> ZoneInfo:
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of local ``day`` in ``zone``, as UTC."""
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def floor_hour(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The start (UTC) of the local clock hour of ``zone`` holding ``moment``."""
+    local = moment.astimezone(zone)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def next_hour(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local hour after the one holding ``moment``."""
+    start = floor_hour(moment, zone)
+    following = floor_hour(start + ONE_HOUR, zone)
+    return following if following > start else start + ONE_HOUR
+
+
+def hour_starts(start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The starts of the local hours meeting ``[start, end)``, oldest first."""
+    hours, moment = [], floor_hour(start, zone)
+    while moment < end:
+        hours.append(moment)
+        moment = next_hour(moment, zone)
+    return hours
 
 
 def _refuse(message: str, field: str = "period") -> ValidationFailed:

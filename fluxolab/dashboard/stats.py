@@ -6,11 +6,10 @@ Production runs are those started outside the editor: modes ``webhook``, ``sched
 editor tests and node tests (another table) are not counted. A run is counted in the bucket
 of its ``created_at`` (indexed: ``ix_executions_workspace_id_created_at``).
 
-``bucket_rows`` is the one aggregation (window -> rows per bucket and workflow). Given the
-workspace's zone, every whole local day of a bucket that has ended and that the nightly
-rollup has rolled (``execution_stats_days``) is read from ``execution_stats`` (its production
-rows, a range of its primary key); the rest (today, partial days, hours, days not rolled) is
-counted live from ``executions``. Both give the same ``Counts``.
+The pieces ``tally`` combines: ``live_rows`` (a stretch counted from ``executions``),
+``rollup_rows`` / ``rolled_saved`` / ``rolled_failures`` (rolled days of ``execution_stats``,
+a range of its primary key or of ``ix_execution_stats_production``) and ``live_failures``
+(the failed runs of a stretch). Rolled and live pieces give the same ``Counts``.
 
 Durations: the p95 is computed from a fixed-bucket histogram (``DURATION_BOUNDS_MS``: upper
 bounds 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 ms and an
@@ -23,16 +22,27 @@ from __future__ import annotations
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from fluxolab.dashboard.periods import Bucket, local_midnight
+from fluxolab.dashboard.periods import Bucket
 from fluxolab.extensions import db
 from fluxolab.models import (
     DURATION_BOUNDS_MS,
@@ -116,8 +126,11 @@ def in_scope(column: InstrumentedAttribute[uuid.UUID], scope: Scope) -> ColumnEl
     return column == scope if isinstance(scope, uuid.UUID) else column.in_(scope)
 
 
-def _production_subruns(scope: Scope, start: datetime, end: datetime) -> Select[Any]:
-    """Ids of the window's sub-executions whose root run is a production run.
+def _production_subruns(
+    scope: Scope, start: datetime, end: datetime, statuses: Sequence[str] | None = None
+) -> Select[Any]:
+    """Ids of the window's sub-executions (of ``statuses`` when given) whose root run is a
+    production run.
 
     A recursive walk up ``parent_execution_id`` (bounded by the sub-workflow depth limit);
     a chain whose parent row was pruned is not production (nothing proves it was).
@@ -130,10 +143,10 @@ def _production_subruns(scope: Scope, start: datetime, end: datetime) -> Select[
         )
         .where(
             in_scope(Execution.workspace_id, scope),
-            Execution.mode == SUBWORKFLOW_MODE,
-            Execution.parent_execution_id.is_not(None),
+            Execution.mode == SUBWORKFLOW_MODE,  # a run without its parent row drops out below
             Execution.created_at >= start,
             Execution.created_at < end,
+            *([Execution.status.in_(statuses)] if statuses else []),
         )
         .cte("subrun_chain", recursive=True)
     )
@@ -146,12 +159,85 @@ def _production_subruns(scope: Scope, start: datetime, end: datetime) -> Select[
     return select(chain.c.id).where(chain.c.mode.in_(PRODUCTION_MODES))
 
 
-def production(scope: Scope, start: datetime, end: datetime) -> ColumnElement[bool]:
-    """The condition "this execution of the window is a production run"."""
+def production(
+    scope: Scope, start: datetime, end: datetime, statuses: Sequence[str] | None = None
+) -> ColumnElement[bool]:
+    """The condition "this execution of the window is a production run" (for executions of
+    ``statuses`` only, when given: the sub-execution walk starts from those)."""
     return or_(
         Execution.mode.in_(PRODUCTION_MODES),
-        Execution.id.in_(_production_subruns(scope, start, end)),
+        Execution.id.in_(_production_subruns(scope, start, end, statuses)),
     )
+
+
+def live_failures(workspace_id: uuid.UUID, start: datetime, end: datetime) -> dict[uuid.UUID, int]:
+    """Failed or timed-out production runs per workflow created in ``[start, end)``, counted
+    from ``executions`` (``ix_executions_failures``: the failed runs only)."""
+    stmt = (
+        select(Execution.workflow_id, func.count())
+        .where(
+            Execution.workspace_id == workspace_id,
+            Execution.created_at >= start,
+            Execution.created_at < end,
+            Execution.status.in_(FAILED_STATUSES),
+            production(workspace_id, start, end, FAILED_STATUSES),
+        )
+        .group_by(Execution.workflow_id)
+    )
+    return {workflow_id: int(count) for workflow_id, count in db.session.execute(stmt)}
+
+
+def rolled_saved(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[date, float]:
+    """Minutes saved by the production runs of each rolled day of ``days`` (as rolled)."""
+    if not days:
+        return {}
+    stat = ExecutionStat
+    stmt = (
+        select(stat.day, func.sum(stat.time_saved_minutes))
+        .where(stat.workspace_id == workspace_id, stat.production, stat.day.in_(list(days)))
+        .group_by(stat.day)
+    )
+    return {day: float(saved or 0) for day, saved in db.session.execute(stmt)}
+
+
+def rolled_totals(
+    workspace_id: uuid.UUID, days: Iterable[date], *, exclude_mode: str | None = None
+) -> dict[date, int]:
+    """All runs (production or not) of each rolled day of ``days``, but those of
+    ``exclude_mode``."""
+    stat = ExecutionStat
+    stmt = (
+        select(stat.day, func.sum(stat.total))
+        .where(stat.workspace_id == workspace_id, stat.day.in_(list(days)))
+        .group_by(stat.day)
+    )
+    if exclude_mode is not None:
+        stmt = stmt.where(stat.mode != exclude_mode)
+    return {day: int(total or 0) for day, total in db.session.execute(stmt)}
+
+
+def rolled_failures(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[uuid.UUID, int]:
+    """Failed or timed-out production runs per workflow on rolled ``days`` (contiguous runs
+    of days become ranges of ``ix_execution_stats_production``)."""
+    if not days:
+        return {}
+    stat = ExecutionStat
+    spans: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if spans and spans[-1][1] + timedelta(days=1) == day:
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    stmt = (
+        select(stat.workflow_id, func.sum(stat.failed + stat.timed_out))
+        .where(
+            stat.workspace_id == workspace_id,
+            stat.production,  # as the partial index says it (IS TRUE would not use it)
+            or_(*(and_(stat.day >= low, stat.day <= high) for low, high in spans)),
+        )
+        .group_by(stat.workflow_id)
+    )
+    return {workflow_id: int(count or 0) for workflow_id, count in db.session.execute(stmt)}
 
 
 def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
@@ -170,23 +256,41 @@ def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     return sums
 
 
-def _bucket_of(buckets: Sequence[Bucket], low: int, high: int) -> ColumnElement[int]:
-    """The number of the bucket among ``buckets[low:high]`` holding a run's ``created_at``.
-
-    A balanced tree of ``CASE created_at < boundary``: about log2(n) comparisons per run,
-    exact for days of any length (DST). Buckets are contiguous and the run is in the window.
-    """
+def index_of(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[int]:
+    """The position, among ``starts[low:high]`` (sorted span starts), of the span holding
+    ``column`` (at or after ``starts[low]``): a balanced tree of ``CASE column < start``,
+    about log2(n) comparisons per row, exact for spans of any length (DST)."""
     if high - low == 1:
         return literal(low, Integer)
     middle = (low + high) // 2
-    boundary = literal(buckets[middle].start, UTCDateTime())
     return case(
-        (Execution.created_at < boundary, _bucket_of(buckets, low, middle)),
-        else_=_bucket_of(buckets, middle, high),
+        (column < literal(starts[middle], UTCDateTime()), index_of(column, starts, low, middle)),
+        else_=index_of(column, starts, middle, high),
     )
 
 
-def _counts(values: Sequence[Any]) -> Counts:
+def bucket_number(column: Any, starts: Sequence[datetime]) -> ColumnElement[int]:
+    """The position among ``starts`` of the span holding ``column``: PostgreSQL's
+    ``width_bucket`` over an array parameter (one bound value however many buckets), the
+    ``CASE`` tree of ``index_of`` elsewhere."""
+    if len(starts) > 1 and db.session.get_bind().dialect.name == "postgresql":
+        edges = bindparam("bucket_starts", list(starts), type_=ARRAY(UTCDateTime()))
+        return func.width_bucket(column, edges) - 1
+    return index_of(column, starts, 0, len(starts))
+
+
+def start_of(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[Any]:
+    """Like ``index_of``, the start of the span instead of its position."""
+    if high - low == 1:
+        return literal(starts[low], UTCDateTime())
+    middle = (low + high) // 2
+    return case(
+        (column < literal(starts[middle], UTCDateTime()), start_of(column, starts, low, middle)),
+        else_=start_of(column, starts, middle, high),
+    )
+
+
+def counts_of(values: Sequence[Any]) -> Counts:
     """``Counts`` from (total, succeeded, failed, sum, durations, max, *histogram)."""
     total, succeeded, failed, duration_sum, durations, highest, *histogram = values
     return Counts(
@@ -211,7 +315,7 @@ def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[Bucket
     start, end = buckets[0].start, buckets[-1].end
     runs = (
         select(
-            _bucket_of(buckets, 0, len(buckets)).label("bucket"),
+            bucket_number(Execution.created_at, [b.start for b in buckets]).label("bucket"),
             Execution.workflow_id,
             Execution.status,
             Execution.duration_ms,
@@ -236,21 +340,21 @@ def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[Bucket
         *histogram_sums(runs.c.duration_ms),
     ).group_by(runs.c.bucket, runs.c.workflow_id)
     return [
-        BucketRow(int(bucket), workflow_id, _counts(values))
+        BucketRow(int(bucket), workflow_id, counts_of(values))
         for bucket, workflow_id, *values in db.session.execute(stmt)
     ]
 
 
-def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> set[date]:
+def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, bool]:
     """The local days from ``first`` to ``last`` the rollup has rolled for the workspace's
-    time zone."""
+    time zone, each with whether all its hours are in ``execution_stats_hours``."""
     zone_name = select(Workspace.timezone).where(Workspace.id == workspace_id).scalar_subquery()
-    stmt = select(ExecutionStatsDay.day).where(
+    stmt = select(ExecutionStatsDay.day, ExecutionStatsDay.hours).where(
         ExecutionStatsDay.timezone == zone_name,
         ExecutionStatsDay.day >= first,
         ExecutionStatsDay.day <= last,
     )
-    return set(db.session.execute(stmt).scalars())
+    return {day: bool(hours) for day, hours in db.session.execute(stmt)}
 
 
 def rollup_rows(workspace_id: uuid.UUID, days: set[date]) -> dict[date, list[BucketRow]]:
@@ -282,90 +386,5 @@ def rollup_rows(workspace_id: uuid.UUID, days: set[date]) -> dict[date, list[Buc
     rows: dict[date, list[BucketRow]] = defaultdict(list)
     for day, workflow_id, *values in db.session.execute(stmt):
         if day in days:
-            rows[day].append(BucketRow(0, workflow_id, _counts(values)))
+            rows[day].append(BucketRow(0, workflow_id, counts_of(values)))
     return rows
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """A part of bucket ``bucket``: a rolled local ``day``, or a stretch counted live."""
-
-    bucket: int
-    start: datetime
-    end: datetime
-    day: date | None = None
-
-
-def _pieces(buckets: Sequence[Bucket], zone: ZoneInfo, usable: set[date]) -> list[_Piece]:
-    """Split each bucket into whole local days in ``usable`` (read from the rollup) and the
-    stretches around them (counted live), in time order."""
-    pieces: list[_Piece] = []
-    for index, bucket in enumerate(buckets):
-        cursor = bucket.start
-        day = bucket.start.astimezone(zone).date()
-        while cursor < bucket.end:
-            day_start, day_end = local_midnight(day, zone), local_midnight(day + timedelta(1), zone)
-            if day_start == cursor and day_end <= bucket.end and day in usable:
-                pieces.append(_Piece(index, cursor, day_end, day))
-            else:
-                end = min(day_end, bucket.end)
-                pieces.append(_Piece(index, cursor, end))
-            cursor = min(day_end, bucket.end)
-            day += timedelta(1)
-    return pieces
-
-
-def bucket_rows(
-    workspace_id: uuid.UUID,
-    buckets: Sequence[Bucket],
-    zone: ZoneInfo | None = None,
-    now: datetime | None = None,
-) -> list[BucketRow]:
-    """Counts of production runs per (bucket, workflow) for contiguous ``buckets``; buckets
-    and workflows without runs have no row.
-
-    With ``zone`` and ``now``, whole local days that ended before ``now`` and were rolled come
-    from ``execution_stats``; everything else is counted live (one query per stretch of
-    adjacent live pieces). Without them, everything is live.
-    """
-    if not buckets:
-        return []
-    if zone is None or now is None:
-        return live_rows(workspace_id, buckets)
-    first = buckets[0].start.astimezone(zone).date()
-    last = buckets[-1].end.astimezone(zone).date()
-    usable = {
-        day
-        for day in rolled_days(workspace_id, first, last)
-        if local_midnight(day + timedelta(1), zone) <= now
-    }
-    pieces = _pieces(buckets, zone, usable)
-    merged: dict[tuple[int, uuid.UUID], Counts] = defaultdict(Counts)
-    rolled = rollup_rows(workspace_id, {piece.day for piece in pieces if piece.day})
-    stretch: list[_Piece] = []
-    for piece in [*pieces, None]:
-        if piece is not None and piece.day is None:
-            if stretch and stretch[-1].end != piece.start:
-                _add_live(workspace_id, stretch, merged)
-                stretch = []
-            stretch.append(piece)
-            continue
-        _add_live(workspace_id, stretch, merged)
-        stretch = []
-        if piece is not None and piece.day is not None:
-            for row in rolled.get(piece.day, []):
-                key = (piece.bucket, row.workflow_id)
-                merged[key] = merged[key] + row.counts
-    return [BucketRow(bucket, workflow, counts) for (bucket, workflow), counts in merged.items()]
-
-
-def _add_live(
-    workspace_id: uuid.UUID, stretch: list[_Piece], merged: dict[tuple[int, uuid.UUID], Counts]
-) -> None:
-    """Count ``stretch`` (adjacent live pieces) live and add it to ``merged`` per bucket."""
-    if not stretch:
-        return
-    pieces = [Bucket(piece.start, piece.end, "") for piece in stretch]
-    for row in live_rows(workspace_id, pieces):
-        key = (stretch[row.bucket].bucket, row.workflow_id)
-        merged[key] = merged[key] + row.counts

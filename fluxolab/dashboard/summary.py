@@ -1,15 +1,13 @@
 """The dashboard's numbers for a period: totals, changes, series, failing workflows, labels.
 
-Built from ``stats.bucket_rows`` (counts per bucket and workflow, from the nightly rollup for
-closed rolled days and live otherwise) plus one query for the workflows involved (names,
-minutes saved per run). Time saved uses each workflow's current minutes saved per run on both
-paths, so a rolled day and a live day give the same figures.
+Built from ``tally.tally`` (counts per bucket, minutes saved and failing workflows, from the
+hourly and daily rollups where they cover the window and live else) plus one query for the
+names of the failing workflows.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -17,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from fluxolab.dashboard import periods, stats
+from fluxolab.dashboard import periods
 from fluxolab.dashboard.periods import Window
-from fluxolab.dashboard.stats import BucketRow, Counts
+from fluxolab.dashboard.stats import Counts
+from fluxolab.dashboard.tally import Tally, tally
 from fluxolab.errors import NotFound
 from fluxolab.extensions import db
 from fluxolab.models import Workflow, Workspace, utcnow
@@ -76,26 +75,13 @@ def format_minutes(minutes: float) -> str:
     return f"{seconds}s"
 
 
-def _workflows(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, float]]:
-    """Name and minutes saved per run of each workflow (deleted ones too), by id."""
+def _names(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of workflows (deleted ones too), by id."""
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = db.session.execute(
-        select(Workflow.id, Workflow.name, Workflow.minutes_saved_per_run).where(
-            Workflow.id.in_(wanted)
-        )
-    )
-    return {row.id: (row.name, float(row.minutes_saved_per_run or 0)) for row in rows}
-
-
-def _total(rows: Iterable[BucketRow]) -> Counts:
-    return sum((row.counts for row in rows), Counts())
-
-
-def _saved(rows: Iterable[BucketRow], workflows: dict[uuid.UUID, tuple[str, float]]) -> float:
-    """Minutes saved: each succeeded run times its workflow's minutes saved per run."""
-    return sum(row.counts.succeeded * workflows.get(row.workflow_id, ("", 0.0))[1] for row in rows)
+    rows = db.session.execute(select(Workflow.id, Workflow.name).where(Workflow.id.in_(wanted)))
+    return dict(rows.all())
 
 
 def failure_rate(counts: Counts) -> float:
@@ -129,21 +115,19 @@ def change(value: float | None, previous: float | None) -> dict[str, Any]:
 
 def headline_stats(workspace_id: uuid.UUID, window: Window) -> tuple[dict[str, Any], Counts]:
     """The ``stats`` object of ``window`` alone (the overview), and the last bucket's counts."""
-    rows = stats.bucket_rows(workspace_id, window.buckets, window.zone, window.now)
-    workflows = _workflows(row.workflow_id for row in rows)
-    last = len(window.buckets) - 1
-    today = _total(row for row in rows if row.bucket == last)
-    return headline(_total(rows), _saved(rows, workflows), window.label), today
+    counted = tally(workspace_id, window.buckets, window.zone, window.now)
+    today = counted.buckets.get(len(window.buckets) - 1, Counts())
+    return headline(counted.total(), counted.saved_minutes(), window.label), today
 
 
 def period_stats(workspace_id: uuid.UUID, window: Window) -> dict[str, Any]:
-    """Everything ``GET /api/dashboard/stats`` answers for ``window``."""
-    rows = stats.bucket_rows(workspace_id, window.buckets, window.zone, window.now)
-    previous_window = window.previous
-    previous_rows = stats.bucket_rows(workspace_id, [previous_window], window.zone, window.now)
-    workflows = _workflows(row.workflow_id for row in [*rows, *previous_rows])
-    current, previous = _total(rows), _total(previous_rows)
-    saved, saved_before = _saved(rows, workflows), _saved(previous_rows, workflows)
+    """Everything ``GET /api/dashboard/stats`` answers for ``window``: its buckets and the
+    previous stretch (bucket 0 here, it ends where the window starts) in one tally."""
+    counted = tally(
+        workspace_id, [window.previous, *window.buckets], window.zone, window.now, failures_from=1
+    )
+    current, previous = counted.total(1), counted.total(0, 1)
+    saved, saved_before = counted.saved_minutes(1), counted.saved_minutes(0, 1)
     p95, p95_before = current.p95_duration_ms, previous.p95_duration_ms
     return {
         "status": "ok",
@@ -156,8 +140,8 @@ def period_stats(workspace_id: uuid.UUID, window: Window) -> dict[str, Any]:
             "p95DurationMs": change(p95, p95_before),
             "timeSavedMinutes": change(round(saved, 2), round(saved_before, 2)),
         },
-        "series": _series(window, rows),
-        "topFailingWorkflows": _top_failing(rows, workflows),
+        "series": _series(window, counted),
+        "topFailingWorkflows": _top_failing(counted.failures),
     }
 
 
@@ -175,14 +159,11 @@ def _period_view(window: Window) -> dict[str, Any]:
     }
 
 
-def _series(window: Window, rows: list[BucketRow]) -> list[dict[str, Any]]:
+def _series(window: Window, counted: Tally) -> list[dict[str, Any]]:
     """One point per bucket, oldest first, zeros where nothing ran."""
-    per_bucket: dict[int, Counts] = defaultdict(Counts)
-    for row in rows:
-        per_bucket[row.bucket] = per_bucket[row.bucket] + row.counts
     points = []
     for index, bucket in enumerate(window.buckets):
-        counts = per_bucket[index]
+        counts = counted.buckets.get(index + 1, Counts())  # bucket 0: the previous stretch
         points.append(
             {
                 "label": bucket.label,
@@ -196,22 +177,15 @@ def _series(window: Window, rows: list[BucketRow]) -> list[dict[str, Any]]:
     return points
 
 
-def _top_failing(
-    rows: list[BucketRow], workflows: dict[uuid.UUID, tuple[str, float]]
-) -> list[dict[str, Any]]:
+def _top_failing(failures: dict[uuid.UUID, int]) -> list[dict[str, Any]]:
     """The workflows with the most failed runs (at least one), most first, then by name."""
-    failures: dict[uuid.UUID, int] = defaultdict(int)
-    for row in rows:
-        failures[row.workflow_id] += row.counts.failed
+    counted = {workflow_id: count for workflow_id, count in failures.items() if count > 0}
+    names = _names(counted)
     ranked = sorted(
-        (item for item in failures.items() if item[1] > 0),
-        key=lambda item: (-item[1], workflows.get(item[0], ("", 0.0))[0].lower(), str(item[0])),
+        counted.items(),
+        key=lambda item: (-item[1], names.get(item[0], "").lower(), str(item[0])),
     )
     return [
-        {
-            "id": str(workflow_id),
-            "name": workflows.get(workflow_id, ("", 0.0))[0],
-            "failures": count,
-        }
+        {"id": str(workflow_id), "name": names.get(workflow_id, ""), "failures": count}
         for workflow_id, count in ranked[:TOP_FAILING]
     ]

@@ -29,6 +29,8 @@ from fluxolab.models.stats import (
     HISTOGRAM_COLUMNS,
     ExecutionStat,
     ExecutionStatsDay,
+    ExecutionStatsHour,
+    ExecutionStatsHourMark,
 )
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
@@ -70,6 +72,8 @@ __all__ = [
     "Execution",
     "ExecutionStat",
     "ExecutionStatsDay",
+    "ExecutionStatsHour",
+    "ExecutionStatsHourMark",
     "ExecutionStep",
     "NodeCategory",
     "NodeTemplate",

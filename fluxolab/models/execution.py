@@ -100,6 +100,15 @@ class Execution(IdMixin, Base):
             postgresql_where=text("status = 'queued' AND deferred_at IS NOT NULL"),
             sqlite_where=text("status = 'queued' AND deferred_at IS NOT NULL"),
         ),
+        # the dashboard's failing workflows of today: the day's failed runs only
+        Index(
+            "ix_executions_failures",
+            "workspace_id",
+            "created_at",
+            postgresql_include=["workflow_id", "mode"],
+            postgresql_where=text("status IN ('failed', 'timed_out')"),
+            sqlite_where=text("status IN ('failed', 'timed_out')"),
+        ),
         Index(
             "ix_executions_retry_of_id",
             "retry_of_id",

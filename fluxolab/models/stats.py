@@ -6,6 +6,11 @@ one column per bucket: a run of ``duration_ms`` d is counted in the first bucket
 is >= d, the last bucket is unbounded). ``day`` is the local date of the run's ``created_at``
 in the workspace's time zone. ``execution_stats_days`` records which (time zone, day) were
 rolled and whether the day is sealed (its rows are never lowered again).
+
+``execution_stats_hours`` holds the production runs of a workspace per local hour (no
+workflow or mode), and ``execution_stats_hour_marks`` which (time zone, hour) were rolled and
+up to which instant: the dashboard's totals, series and previous periods over any span are
+a few hundred of these rows, and the current hour is rolled every minute.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluxolab.models.base import Base, utcnow
@@ -23,20 +28,9 @@ DURATION_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
 HISTOGRAM_COLUMNS = (*(f"duration_le_{bound}" for bound in DURATION_BOUNDS_MS), "duration_le_inf")
 
 
-class ExecutionStat(Base):
-    """The runs of one workflow, mode and production flag created on one local day."""
+class StatValues:
+    """The counts of a set of runs: by outcome, durations and the duration histogram."""
 
-    __tablename__ = "execution_stats"
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(primary_key=True)
-    workflow_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
-    )
-    mode: Mapped[str] = mapped_column(String(16), primary_key=True)
-    production: Mapped[bool] = mapped_column(primary_key=True)
     total: Mapped[int] = mapped_column(default=0)
     succeeded: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
@@ -65,6 +59,57 @@ class ExecutionStat(Base):
     rolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExecutionStat(StatValues, Base):
+    """The runs of one workflow, mode and production flag created on one local day."""
+
+    __tablename__ = "execution_stats"
+    __table_args__ = (
+        # the dashboard's failing workflows over rolled days: an index-only range scan
+        Index(
+            "ix_execution_stats_production",
+            "workspace_id",
+            "day",
+            postgresql_include=["workflow_id", "failed", "timed_out"],
+            postgresql_where=text("production"),
+            sqlite_where=text("production"),
+        ),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    production: Mapped[bool] = mapped_column(primary_key=True)
+
+
+class ExecutionStatsHour(StatValues, Base):
+    """The production runs of one workspace created in one local hour (its first instant,
+    UTC); the dashboard's totals, series and previous periods read these."""
+
+    __tablename__ = "execution_stats_hours"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+
+
+class ExecutionStatsHourMark(Base):
+    """A local hour of a time zone rolled into ``execution_stats_hours`` from its start up to
+    ``rolled_through`` (the hour's end once it is over; earlier for the current hour)."""
+
+    __tablename__ = "execution_stats_hour_marks"
+
+    timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    rolled_through: Mapped[datetime]
+    rolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ExecutionStatsDay(Base):
     """A (time zone, local day) the rollup has rolled; ``sealed`` once it is past re-rolling."""
 
@@ -73,4 +118,7 @@ class ExecutionStatsDay(Base):
     timezone: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     sealed: Mapped[bool] = mapped_column(default=False)
+    # every local hour of the day is in execution_stats_hours (false for days rolled before
+    # that table existed, until they are rolled again)
+    hours: Mapped[bool] = mapped_column(default=False, server_default=false())
     rolled_at: Mapped[datetime] = mapped_column(default=utcnow)

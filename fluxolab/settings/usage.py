@@ -1,8 +1,10 @@
 """A workspace's current usage (this usage period) and its usage history.
 
-Current usage and history are read live from ``workflows``, ``workspace_members``,
-``webhook_logs`` and ``executions`` (test calls and test runs are left out). A rollup table
-will feed the history later; the shapes stay.
+Current usage is read live from ``workflows``, ``workspace_members``, ``webhook_logs`` and
+the workspace's charged executions. The history's executions come from the nightly rollup
+(``execution_stats``) for the local days it has rolled and live for the rest, so pruning old
+executions never changes it; webhook calls are counted in ``webhook_logs`` (kept for
+``WEBHOOK_LOG_RETENTION_DAYS``); test calls and test runs are left out everywhere.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import bisect
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
+from fluxolab.dashboard.periods import floor_hour, local_midnight, next_hour, zone_of
+from fluxolab.dashboard.stats import bucket_number, rolled_days, rolled_totals
 from fluxolab.errors import ValidationFailed
 from fluxolab.executions.inserts import USAGE_PERIOD
 from fluxolab.extensions import db
@@ -133,89 +138,120 @@ def current_usage(workspace: Workspace, now: datetime | None = None) -> Usage:
 
 @dataclass(frozen=True)
 class Window:
-    """The history range: ``start`` inclusive, ``end`` exclusive, cut in ``unit`` buckets."""
+    """The history range: bucket starts (UTC, oldest first) and the end of the last one.
 
-    start: datetime
+    Days are whole local days of the workspace's time zone (as on the dashboard, and as the
+    rollup keeps them); hours are its local clock hours.
+    """
+
+    starts: tuple[datetime, ...]
     end: datetime
     unit: str
+    zone: ZoneInfo
 
     def buckets(self) -> list[datetime]:
-        step = UNIT[self.unit]
-        found, moment = [], self.start
-        while moment < self.end:
-            found.append(moment)
-            moment += step
-        return found
+        return list(self.starts)
+
+    def spans(self) -> list[tuple[datetime, datetime]]:
+        """``[start, end)`` of every bucket."""
+        return list(zip(self.starts, (*self.starts[1:], self.end), strict=True))
 
 
-def _truncate(moment: datetime, unit: str) -> datetime:
-    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0) if unit == "day" else moment
+def _hours(first: datetime, count: int, zone: ZoneInfo) -> Window:
+    starts = [floor_hour(first, zone)]
+    while len(starts) < count:
+        starts.append(next_hour(starts[-1], zone))
+    return Window(tuple(starts), next_hour(starts[-1], zone), "hour", zone)
+
+
+def _days(first: date, last: date, zone: ZoneInfo) -> Window:
+    count = (last - first).days + 1
+    starts = tuple(local_midnight(first + timedelta(days=n), zone) for n in range(count))
+    return Window(starts, local_midnight(last + timedelta(days=1), zone), "day", zone)
 
 
 def history_window(
-    period: str, start: datetime | None, end: datetime | None, now: datetime
+    period: str,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    zone: ZoneInfo | None = None,
 ) -> Window:
     """Return the range of a history request: ``period`` back from now, or the given dates.
 
-    With ``startDate``/``endDate`` the unit is hours for up to two days, days beyond.
+    With ``startDate``/``endDate`` the unit is hours for up to two days, else the local days
+    from ``startDate``'s date to ``endDate``'s (an ``endDate`` at midnight ends the day before).
     Raises ``ValidationFailed`` when start is not before end or the range exceeds 366 days.
     """
+    zone = zone or ZoneInfo("UTC")
     length, unit = PERIODS[period]
     if start is None and end is None:
-        last = _truncate(now, unit) + UNIT[unit]
-        return Window(last - length, last, unit)
+        if unit == "hour":
+            return _hours(now - length + UNIT["hour"], int(length / UNIT["hour"]), zone)
+        today = now.astimezone(zone).date()
+        return _days(today - timedelta(days=length.days - 1), today, zone)
     end = end or now
     start = start or end - length
     if start >= end:
         raise ValidationFailed(errors={"startDate": ["Must be before endDate."]})
     if end - start > MAX_RANGE:
         raise ValidationFailed(errors={"startDate": ["The range may span at most 366 days."]})
-    unit = "hour" if end - start <= timedelta(days=2) else "day"
-    first = _truncate(start, unit)
-    last = _truncate(end, unit)
-    if last < end:
-        last += UNIT[unit]
-    return Window(first, last, unit)
+    if end - start <= timedelta(days=2):
+        count = 0
+        while floor_hour(start, zone) + UNIT["hour"] * count < end:
+            count += 1
+        return _hours(start, count, zone)
+    last = (
+        end.date() - timedelta(days=1)
+        if end.timetz().replace(tzinfo=None) == time(0)
+        else end.date()
+    )
+    return _days(start.date(), max(last, start.date()), zone)
 
 
-def _bucket(column: Any, unit: str) -> ColumnElement[Any]:
-    """The SQL expression of the UTC bucket a timestamp falls in (PostgreSQL or SQLite)."""
-    if db.engine.dialect.name == "postgresql":
-        return func.date_trunc(unit, func.timezone("UTC", column))
-    pattern = "%Y-%m-%d %H:00:00" if unit == "hour" else "%Y-%m-%d 00:00:00"
-    return func.strftime(pattern, column)
-
-
-def _as_utc(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _counts(model: Any, filters: list[Any], window: Window) -> dict[datetime, int]:
-    """Rows of ``model`` created per bucket of ``window``."""
-    bucket = _bucket(model.created_at, window.unit).label("bucket")
+def _live_counts(model: Any, filters: list[Any], window: Window) -> list[int]:
+    """Rows of ``model`` created in each bucket of ``window`` (one indexed range query)."""
+    bucket = bucket_number(model.created_at, window.buckets()).label("bucket")
     rows = db.session.execute(
         select(bucket, func.count())
-        .where(*filters, model.created_at >= window.start, model.created_at < window.end)
+        .where(*filters, model.created_at >= window.starts[0], model.created_at < window.end)
         .group_by(bucket)
     ).all()
-    return {_as_utc(row[0]): int(row[1]) for row in rows}
+    counts = {int(index): int(count) for index, count in rows}
+    return [counts.get(index, 0) for index in range(len(window.starts))]
+
+
+def _executions(workspace_id: uuid.UUID, window: Window, now: datetime) -> list[int]:
+    """Executions (test runs left out) per bucket: rolled local days from ``execution_stats``
+    (so pruning executions never changes past history), the rest counted live."""
+    filters = [Execution.workspace_id == workspace_id, Execution.mode != "test"]
+    if window.unit != "day":
+        return _live_counts(Execution, filters, window)
+    days = [start.astimezone(window.zone).date() for start in window.starts]
+    rolled = {
+        day
+        for day in rolled_days(workspace_id, days[0], days[-1])
+        if local_midnight(day + timedelta(days=1), window.zone) <= now
+    }
+    values = dict(rolled_totals(workspace_id, rolled, exclude_mode="test")) if rolled else {}
+    live = [index for index, day in enumerate(days) if day not in rolled]
+    if live:
+        part = Window(window.starts[live[0] :], window.end, "day", window.zone)
+        for index, count in enumerate(_live_counts(Execution, filters, part), start=live[0]):
+            if days[index] not in rolled:
+                values[days[index]] = count
+    return [values.get(day, 0) for day in days]
 
 
 def _event_series(metric: str, workspace_id: uuid.UUID, window: Window) -> list[int]:
     if metric == "webhooks":
         filters = [WebhookLog.workspace_id == workspace_id, WebhookLog.mode != "test"]
-        counts = _counts(WebhookLog, filters, window)
-    else:
-        filters = [Execution.workspace_id == workspace_id, Execution.mode != "test"]
-        counts = _counts(Execution, filters, window)
-    return [counts.get(moment, 0) for moment in window.buckets()]
+        return _live_counts(WebhookLog, filters, window)
+    return _executions(workspace_id, window, utcnow())
 
 
 def _gauge_series(metric: str, workspace_id: uuid.UUID, window: Window) -> list[int]:
     """How many members (or workflows not deleted) existed at the end of each bucket."""
-    step = UNIT[window.unit]
     if metric == "users":
         joined = db.session.execute(
             select(WorkspaceMember.joined_at).where(WorkspaceMember.workspace_id == workspace_id)
@@ -230,14 +266,14 @@ def _gauge_series(metric: str, workspace_id: uuid.UUID, window: Window) -> list[
         starts = sorted(row[0] for row in rows)
         ends = sorted(row[1] for row in rows if row[1] is not None)
     series = []
-    for moment in window.buckets():
-        edge = moment + step
+    for _, edge in window.spans():
         series.append(bisect.bisect_left(starts, edge) - bisect.bisect_left(ends, edge))
     return series
 
 
-def _label(moment: datetime, unit: str) -> str:
-    return moment.strftime("%H:00") if unit == "hour" else moment.strftime("%d/%m")
+def _label(moment: datetime, window: Window) -> str:
+    local = moment.astimezone(window.zone)
+    return local.strftime("%H:%M") if window.unit == "hour" else local.strftime("%d/%m")
 
 
 def _summary(metric: str, values: list[int]) -> dict[str, float]:
@@ -267,7 +303,12 @@ def usage_history(
     Webhook calls and executions are counted per bucket; users and workflows are the count
     at the end of each bucket.
     """
-    window = history_window(period, start, end, utcnow())
+    zone = zone_of(
+        db.session.execute(
+            select(Workspace.timezone).where(Workspace.id == workspace_id)
+        ).scalar_one_or_none()
+    )
+    window = history_window(period, start, end, utcnow(), zone)
     metrics = ALL_METRICS if metric == "all" else (metric,)
     result = []
     for name in metrics:
@@ -276,7 +317,11 @@ def usage_history(
         else:
             values = _gauge_series(name, workspace_id, window)
         points = [
-            {"date": moment.isoformat(), "value": value, "label": _label(moment, window.unit)}
+            {
+                "date": moment.astimezone(zone).isoformat(),
+                "value": value,
+                "label": _label(moment, window),
+            }
             for moment, value in zip(window.buckets(), values, strict=True)
         ]
         result.append(

@@ -15,7 +15,6 @@ then on an upsert never lowers a row (pruned executions must not lower past stat
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,13 +31,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fluxolab.dashboard.periods import local_midnight, zone_of
-from fluxolab.dashboard.stats import SUCCEEDED, histogram_sums, in_scope, production
+from fluxolab.dashboard.stats import SUCCEEDED, in_scope, production
 from fluxolab.extensions import db
 from fluxolab.models import (
     HISTOGRAM_COLUMNS,
@@ -50,19 +47,13 @@ from fluxolab.models import (
     utcnow,
 )
 from fluxolab.models.base import UTCDateTime
+from fluxolab.stats import hours, sql
 
 SEAL_AFTER_DAYS = 2
 CATCH_UP_DAYS = 400
 KEY_COLUMNS = ("workspace_id", "day", "workflow_id", "mode", "production")
 VALUE_COLUMNS = (
-    "total",
-    "succeeded",
-    "failed",
-    "canceled",
-    "timed_out",
-    "duration_ms_sum",
-    "duration_ms_max",
-    "durations",
+    *sql.VALUE_HEAD,
     *HISTOGRAM_COLUMNS,
     "time_saved_minutes",
     "rolled_at",
@@ -91,20 +82,6 @@ def is_over(day: date, timezone: str, now: datetime) -> bool:
 def timezones_in_use() -> list[str]:
     """The distinct ``workspaces.timezone`` values."""
     return list(db.session.execute(select(Workspace.timezone).distinct()).scalars())
-
-
-def _insert(table: Any) -> Any:
-    """The dialect's ``insert`` (both have ``on_conflict_do_update``)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _lock(timezone: str, day: date) -> None:
-    """Hold a transaction-scoped advisory lock on (timezone, day) on PostgreSQL."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    key = zlib.crc32(f"execution_stats:{timezone}:{day.isoformat()}".encode())
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _was_sealed(timezone: str, day: date) -> bool:
@@ -140,9 +117,6 @@ def _rollup_select(timezone: str, day: date, now: datetime) -> Any:
         .scalar_subquery()
     )
 
-    def of(status: str) -> ColumnElement[Any]:
-        return func.sum(case((runs.c.status == status, 1), else_=0))
-
     saved_runs = func.sum(
         case((and_(runs.c.status == SUCCEEDED, runs.c.production.is_(True)), 1), else_=0)
     )
@@ -152,15 +126,7 @@ def _rollup_select(timezone: str, day: date, now: datetime) -> Any:
         runs.c.workflow_id,
         runs.c.mode,
         runs.c.production,
-        func.count(),
-        of(SUCCEEDED),
-        of("failed"),
-        of("canceled"),
-        of("timed_out"),
-        func.coalesce(func.sum(runs.c.duration_ms), 0),
-        func.max(runs.c.duration_ms),
-        func.count(runs.c.duration_ms),
-        *histogram_sums(runs.c.duration_ms),
+        *sql.outcome_sums(runs.c.status, runs.c.duration_ms),
         func.cast(saved_runs * func.coalesce(minutes, 0), Double),
         literal(now, UTCDateTime()),
     ).group_by(runs.c.workspace_id, runs.c.workflow_id, runs.c.mode, runs.c.production)
@@ -176,10 +142,11 @@ def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
     if not is_over(day, timezone, now):
         raise ValueError(f"{day.isoformat()} has not ended in {timezone}")
     today = now.astimezone(zone_of(timezone)).date()
-    _lock(timezone, day)
+    sql.lock(f"execution_stats:{timezone}:{day.isoformat()}")
+    sql.roomy()
     sealed = _was_sealed(timezone, day) or day < today - timedelta(days=SEAL_AFTER_DAYS)
     stat = ExecutionStat.__table__
-    insert = _insert(stat).from_select(
+    insert = sql.insert(stat).from_select(
         [*KEY_COLUMNS, *VALUE_COLUMNS], _rollup_select(timezone, day, now)
     )
     db.session.execute(
@@ -199,14 +166,17 @@ def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
                 ExecutionStat.rolled_at < now,
             )
         )
-    marker = _insert(ExecutionStatsDay.__table__).values(
-        timezone=timezone, day=day, sealed=sealed, rolled_at=now
+    start, end = day_window(day, timezone)
+    hours.roll_span(timezone, start, end, now, sealed=sealed)
+    marker = sql.insert(ExecutionStatsDay.__table__).values(
+        timezone=timezone, day=day, sealed=sealed, hours=end <= now - hours.LAG, rolled_at=now
     )
     db.session.execute(
         marker.on_conflict_do_update(
             index_elements=["timezone", "day"],
             set_={
                 "sealed": or_(ExecutionStatsDay.__table__.c.sealed, marker.excluded.sealed),
+                "hours": or_(ExecutionStatsDay.__table__.c.hours, marker.excluded.hours),
                 "rolled_at": marker.excluded.rolled_at,
             },
         )
@@ -252,6 +222,10 @@ def catch_up(now: datetime | None = None) -> RollReport:
         for day in days_to_roll(timezone, now):
             roll_day(day, timezone, now)
             rolled += 1
+        # yesterday's and today's hours again: runs that finished after their hour was rolled
+        yesterday = now.astimezone(zone_of(timezone)).date() - timedelta(days=1)
+        hours.roll_span(timezone, day_window(yesterday, timezone)[0], now, now)
+        db.session.commit()
     return RollReport(days=rolled, timezones=len(zones))
 
 

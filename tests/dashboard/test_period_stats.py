@@ -102,7 +102,7 @@ def test_change_is_against_the_previous_stretch_of_equal_length(
     owner: Account, workflow: uuid.UUID
 ) -> None:
     start = at("2026-06-09T00:00")  # 7d in UTC: the 9th .. today (6 days 15h20 so far)
-    length = NOW - start
+    length = timedelta(days=6, hours=16)  # the previous stretch: that, in whole hours
     for minutes, duration in ((1, 100), (2, 300)):
         make_run(owner, workflow, at=start + timedelta(minutes=minutes), duration_ms=duration)
     for minutes in (1, 2, 3):

@@ -37,11 +37,21 @@ def test_buckets_touch_and_the_last_one_holds_now() -> None:
         assert window.buckets[-1].start <= now < window.buckets[-1].end, key
 
 
-def test_previous_stretch_has_the_length_elapsed_so_far() -> None:
+def test_previous_stretch_has_the_length_elapsed_so_far_in_whole_hours() -> None:
     now = datetime(2026, 6, 15, 15, 20, tzinfo=UTC)
     window = periods.resolve("7d", periods.zone_of("UTC"), now)
     assert window.previous.end == window.start == datetime(2026, 6, 9, tzinfo=UTC)
-    assert window.previous.end - window.previous.start == now - window.start
+    assert window.previous.end - window.previous.start == timedelta(days=6, hours=16)
+
+
+def test_previous_of_24h_is_the_24_whole_hours_before() -> None:
+    now = datetime(2026, 6, 15, 15, 20, tzinfo=UTC)
+    window = periods.resolve("24h", periods.zone_of("Asia/Kolkata"), now)
+    assert window.start == datetime(2026, 6, 14, 15, 30, tzinfo=UTC)  # a local hour (+5:30)
+    assert (window.previous.start, window.previous.end) == (
+        datetime(2026, 6, 13, 15, 30, tzinfo=UTC),
+        window.start,
+    )
 
 
 def test_a_past_custom_range_compares_with_a_range_of_its_own_length() -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from fluxolab.executions import sweeper
 from fluxolab.models import utcnow
+from fluxolab.stats import rollup
+from tests.dashboard.runs import make_run, make_workflow
 from tests.factories import Account, make_account, make_member
 from tests.helpers import assert_envelope
 from tests.settings.helpers import ROLES, add_webhook_calls, member
@@ -55,7 +60,8 @@ def test_webhook_calls_are_counted_in_their_day(client: FlaskClient, owner: Acco
     (series,) = history(client, owner, period="7d", metric="webhooks")
     values = [point["value"] for point in series["data"]]
     assert values[-1] == 3 and values[-3] == 2 and sum(values) == 5
-    assert series["data"][-1]["date"].startswith(today.date().isoformat())
+    local_today = today.astimezone(ZoneInfo("America/Sao_Paulo")).date()  # the workspace's
+    assert series["data"][-1]["date"] == f"{local_today.isoformat()}T00:00:00-03:00"
     assert series["summary"]["total"] == 5
     assert series["summary"]["peak"] == 3
 
@@ -104,3 +110,23 @@ def test_history_counts_only_the_callers_workspace(client: FlaskClient, owner: A
 
 def test_history_needs_a_token(client: FlaskClient) -> None:
     assert_envelope(client.get(URL), 401)
+
+
+def test_executions_of_rolled_days_come_from_the_rollup_and_outlive_pruning(
+    client: FlaskClient, owner: Account, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow = make_workflow(owner)
+    now = utcnow()
+    for back, mode in ((10, "webhook"), (10, "manual"), (10, "test"), (3, "schedule")):
+        make_run(owner, workflow, at=now - timedelta(days=back), mode=mode)
+    make_run(owner, workflow, at=now)  # today: live
+    before = history(client, owner, period="30d", metric="executions")[0]
+    assert before["summary"]["total"] == 4  # test runs are left out
+    rollup.catch_up()
+    monkeypatch.setitem(app.config, "EXECUTION_RETENTION_DAYS", 0)
+    assert sweeper.prune() == 4  # every run of the sealed days
+
+    after = history(client, owner, period="30d", metric="executions")[0]
+
+    assert after == before
+    assert [point["value"] for point in after["data"] if point["value"]] == [2, 1, 1]

@@ -55,16 +55,17 @@ def test_custom_period_over_rolled_days_matches_live(owner: Account) -> None:
 
 def test_rolled_days_are_read_from_the_rollup(owner: Account) -> None:
     """A rolled day's counts come from execution_stats: a run added after the roll of a
-    sealed day is not seen, while today (live) sees its runs."""
+    sealed day is not seen, while the last seconds (live) are."""
     workflow = make_workflow(owner)
     make_run(owner, workflow, at=NOW - timedelta(days=5))
     rollup.catch_up(NOW)
     make_run(owner, workflow, at=NOW - timedelta(days=5))  # after the roll: not in the stats
-    make_run(owner, workflow, at=NOW - timedelta(hours=1))  # today: live
+    make_run(owner, workflow, at=NOW - timedelta(hours=1))  # a rolled hour of today: neither
+    make_run(owner, workflow, at=NOW - timedelta(seconds=10))  # not rolled yet: live
     body = dashboard(owner, "7d")
     assert body["totals"]["total"]["value"] == 2
     window = summary.window_for(owner.workspace_id, "7d", now=NOW)
-    assert sum(row.counts.total for row in stats.live_rows(owner.workspace_id, window.buckets)) == 3
+    assert sum(row.counts.total for row in stats.live_rows(owner.workspace_id, window.buckets)) == 4
 
 
 def test_the_p95_comes_from_the_histogram_bounds() -> None:

@@ -1,0 +1,314 @@
+"""The production runs of a window, per bucket: from the rollups where they cover it, live else.
+
+``tally(workspace, buckets, zone, now)`` walks the window from its start to ``now`` (or its
+end) and takes each stretch from the cheapest source that covers it exactly:
+
+1. a rolled local hour (``execution_stats_hour_marks``) inside one bucket: its row of
+   ``execution_stats_hours`` (up to the mark's ``rolled_through`` for the current hour);
+2. else a whole local day the daily rollup has rolled (``execution_stats_days``) inside one
+   bucket: its ``execution_stats`` rows (days rolled before the hourly table existed);
+3. else ``executions``, live: one indexed range query per stretch of adjacent live pieces.
+
+With the minute job running, that leaves about the last minute live. The failing workflows
+(``failures=True``) come from ``execution_stats`` for rolled whole days and from the failed
+runs of the rest (``ix_executions_failures``). Time saved is the rolled rows'
+``time_saved_minutes`` (each workflow's minutes saved per run when it was rolled) plus, for
+live stretches, succeeded runs times the workflow's current setting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+
+from fluxolab.dashboard import stats
+from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
+from fluxolab.dashboard.stats import Counts
+from fluxolab.extensions import db
+from fluxolab.models import (
+    HISTOGRAM_COLUMNS,
+    ExecutionStatsHour,
+    ExecutionStatsHourMark,
+    Workflow,
+    Workspace,
+)
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass
+class Tally:
+    """Counts and minutes saved per bucket number, failed runs per workflow (when asked)."""
+
+    buckets: dict[int, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    saved: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    failures: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
+
+    def total(self, first: int = 0, end: int | None = None) -> Counts:
+        """The counts of buckets ``first`` up to (not including) ``end`` (all by default)."""
+        return sum(
+            (counts for index, counts in self.buckets.items() if _within(index, first, end)),
+            Counts(),
+        )
+
+    def saved_minutes(self, first: int = 0, end: int | None = None) -> float:
+        """The minutes saved in buckets ``first`` up to (not including) ``end``."""
+        return sum(value for index, value in self.saved.items() if _within(index, first, end))
+
+
+def _within(index: int, first: int, end: int | None) -> bool:
+    return index >= first and (end is None or index < end)
+
+
+@dataclass
+class _Plan:
+    """Where each stretch of the window comes from: (bucket number, what) lists."""
+
+    hours: list[tuple[int, Span]] = field(default_factory=list)
+    days: list[tuple[int, date]] = field(default_factory=list)
+    live: list[tuple[int, Span]] = field(default_factory=list)
+
+
+def tally(
+    workspace_id: uuid.UUID,
+    buckets: Sequence[Bucket],
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    failures_from: int | None = None,
+) -> Tally:
+    """The production runs created in contiguous ``buckets``, and with ``failures_from`` the
+    failed runs per workflow from that bucket on; see the module."""
+    result = Tally()
+    if not buckets:
+        return result
+    start, limit = buckets[0].start, buckets[-1].end  # past ``now``: live, and empty
+    days = _rolled_days(workspace_id, buckets, zone, now)
+    plan = _plan(buckets, zone, days, _marks(workspace_id, start, limit, zone, days))
+    _add_hours(workspace_id, buckets, plan, result)
+    _add_days(workspace_id, plan, result)
+    _add_live(workspace_id, plan, result)
+    if failures_from is not None:
+        since = buckets[failures_from].start
+        _add_failures(workspace_id, since, limit, zone, set(days), result)
+    return result
+
+
+def _rolled_days(
+    workspace_id: uuid.UUID, buckets: Sequence[Bucket], zone: ZoneInfo, now: datetime
+) -> dict[date, bool]:
+    """The local days of the window the daily rollup rolled after they ended, each with
+    whether all its hours are rolled too."""
+    first = buckets[0].start.astimezone(zone).date()
+    last = buckets[-1].end.astimezone(zone).date()
+    return {
+        day: hours
+        for day, hours in stats.rolled_days(workspace_id, first, last).items()
+        if local_midnight(day + timedelta(1), zone) <= now
+    }
+
+
+def _marks(
+    workspace_id: uuid.UUID, start: datetime, end: datetime, zone: ZoneInfo, days: dict[date, bool]
+) -> dict[datetime, datetime]:
+    """``{hour: rolled_through}`` of the rolled hours of the window's days whose hours the
+    daily rollup did not all roll (usually today's alone)."""
+    day = start.astimezone(zone).date()
+    while day in days and days[day] and local_midnight(day, zone) < end:
+        day += timedelta(1)
+    low = max(start, local_midnight(day, zone))
+    if low >= end:
+        return {}
+    mark = ExecutionStatsHourMark
+    zone_name = select(Workspace.timezone).where(Workspace.id == workspace_id).scalar_subquery()
+    rows = db.session.execute(
+        select(mark.hour, mark.rolled_through).where(
+            mark.timezone == zone_name, mark.hour >= low, mark.hour < end
+        )
+    )
+    return dict(rows.all())
+
+
+def _whole_day(moment: datetime, zone: ZoneInfo, days: Any) -> tuple[date, datetime] | None:
+    """The day in ``days`` starting at ``moment`` and its end, if there is one."""
+    day = moment.astimezone(zone).date()
+    if day in days and moment == local_midnight(day, zone):
+        return day, local_midnight(day + timedelta(1), zone)
+    return None
+
+
+def _rolled_hour(
+    cursor: datetime, zone: ZoneInfo, days: dict[date, bool], marks: dict[datetime, datetime]
+) -> datetime | None:
+    """The end of the rolled stretch of an hour starting at ``cursor``, if it is rolled."""
+    through = marks.get(cursor)
+    if through is not None:
+        return through if through > cursor else None
+    if days.get(cursor.astimezone(zone).date()) and floor_hour(cursor, zone) == cursor:
+        return next_hour(cursor, zone)
+    return None
+
+
+def _plan(
+    buckets: Sequence[Bucket],
+    zone: ZoneInfo,
+    days: dict[date, bool],
+    marks: dict[datetime, datetime],
+) -> _Plan:
+    """Cut the window into rolled hours (a whole rolled day at once when it lies in one
+    bucket), rolled days and live stretches, each inside one bucket (a rolled row never
+    straddles a bucket boundary)."""
+    plan = _Plan()
+    index, cursor, limit = 0, buckets[0].start, buckets[-1].end
+    hour_days = {day for day, hours in days.items() if hours}
+    while cursor < limit:
+        while buckets[index].end <= cursor:
+            index += 1
+        bucket_end = buckets[index].end
+        whole = _whole_day(cursor, zone, hour_days)
+        if whole is not None and whole[1] <= bucket_end:
+            plan.hours.append((index, (cursor, whole[1])))
+            cursor = whole[1]
+            continue
+        end = _rolled_hour(cursor, zone, days, marks)
+        if end is not None and end <= bucket_end:
+            plan.hours.append((index, (cursor, end)))
+            cursor = end
+            continue
+        whole = _whole_day(cursor, zone, days)
+        if whole is not None and whole[1] <= bucket_end:
+            plan.days.append((index, whole[0]))
+            cursor = whole[1]
+            continue
+        end = min(next_hour(cursor, zone), bucket_end)
+        if plan.live and plan.live[-1][0] == index and plan.live[-1][1][1] == cursor:
+            plan.live[-1] = (index, (plan.live[-1][1][0], end))
+        else:
+            plan.live.append((index, (cursor, end)))
+        cursor = end
+    return plan
+
+
+def _ranges(spans: Sequence[Span]) -> list[Span]:
+    """``spans`` sorted, adjacent ones joined."""
+    joined: list[Span] = []
+    for low, high in sorted(spans):
+        if joined and joined[-1][1] == low:
+            joined[-1] = (joined[-1][0], high)
+        else:
+            joined.append((low, high))
+    return joined
+
+
+def _add_hours(
+    workspace_id: uuid.UUID, buckets: Sequence[Bucket], plan: _Plan, result: Tally
+) -> None:
+    """The rolled hours: one query on ``execution_stats_hours``, summed per bucket in SQL."""
+    if not plan.hours:
+        return
+    hour = ExecutionStatsHour
+    starts = [bucket.start for bucket in buckets]
+    bucket = stats.bucket_number(hour.hour, starts).label("bucket")
+    ranges = _ranges([span for _, span in plan.hours])
+    stmt = (
+        select(
+            bucket,
+            func.sum(hour.total),
+            func.sum(hour.succeeded),
+            func.sum(hour.failed + hour.timed_out),
+            func.sum(hour.duration_ms_sum),
+            func.sum(hour.durations),
+            func.max(hour.duration_ms_max),
+            *(func.sum(getattr(hour, column)) for column in HISTOGRAM_COLUMNS),
+            func.sum(hour.time_saved_minutes),
+        )
+        .where(
+            hour.workspace_id == workspace_id,
+            or_(*(and_(hour.hour >= low, hour.hour < high) for low, high in ranges)),
+        )
+        .group_by(bucket)
+    )
+    for index, *values, saved in db.session.execute(stmt):
+        result.buckets[int(index)] += stats.counts_of(values)
+        result.saved[int(index)] += float(saved or 0)
+
+
+def _add_days(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
+    """Rolled days without rolled hours: their ``execution_stats`` rows."""
+    if not plan.days:
+        return
+    bucket_of = dict((day, index) for index, day in plan.days)
+    for day, rows in stats.rollup_rows(workspace_id, set(bucket_of)).items():
+        for row in rows:
+            result.buckets[bucket_of[day]] += row.counts
+    for day, saved in stats.rolled_saved(workspace_id, list(bucket_of)).items():
+        result.saved[bucket_of[day]] += saved
+
+
+def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
+    """Live stretches: one query per run of adjacent ones; time saved at today's settings."""
+    succeeded: dict[tuple[int, uuid.UUID], int] = defaultdict(int)
+    groups: list[list[tuple[int, Span]]] = []
+    for index, span in plan.live:
+        if groups and groups[-1][-1][1][1] == span[0]:
+            groups[-1].append((index, span))
+        else:
+            groups.append([(index, span)])
+    for group in groups:
+        pieces = [Bucket(span[0], span[1], "") for _, span in group]
+        for row in stats.live_rows(workspace_id, pieces):
+            index = group[row.bucket][0]
+            result.buckets[index] += row.counts
+            succeeded[index, row.workflow_id] += row.counts.succeeded
+    minutes = _minutes_per_run({workflow_id for (_, workflow_id), n in succeeded.items() if n})
+    for (index, workflow_id), count in succeeded.items():
+        result.saved[index] += count * minutes.get(workflow_id, 0.0)
+
+
+def _minutes_per_run(workflow_ids: set[uuid.UUID]) -> dict[uuid.UUID, float]:
+    """Each workflow's current minutes saved per run."""
+    if not workflow_ids:
+        return {}
+    rows = db.session.execute(
+        select(Workflow.id, Workflow.minutes_saved_per_run).where(Workflow.id.in_(workflow_ids))
+    )
+    return {workflow_id: float(minutes or 0) for workflow_id, minutes in rows}
+
+
+def _add_failures(
+    workspace_id: uuid.UUID,
+    start: datetime,
+    limit: datetime,
+    zone: ZoneInfo,
+    days: set[date],
+    result: Tally,
+) -> None:
+    """Failed runs per workflow: rolled whole days from ``execution_stats``, the rest from
+    the failed runs in ``executions``."""
+    rolled: list[date] = []
+    live: list[Span] = []
+    cursor = start
+    while cursor < limit:
+        whole = _whole_day(cursor, zone, days)
+        if whole is not None and whole[1] <= limit:
+            rolled.append(whole[0])
+            cursor = whole[1]
+            continue
+        end = min(local_midnight(cursor.astimezone(zone).date() + timedelta(1), zone), limit)
+        if live and live[-1][1] == cursor:
+            live[-1] = (live[-1][0], end)
+        else:
+            live.append((cursor, end))
+        cursor = end
+    for workflow_id, count in stats.rolled_failures(workspace_id, rolled).items():
+        result.failures[workflow_id] += count
+    for low, high in live:
+        for workflow_id, count in stats.live_failures(workspace_id, low, high).items():
+            result.failures[workflow_id] += count

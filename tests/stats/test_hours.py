@@ -1,0 +1,208 @@
+"""The hourly rollup: what it rolls, that the dashboard reads it and gives the live numbers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+import celeryconfig
+from fluxolab.dashboard import summary
+from fluxolab.extensions import db
+from fluxolab.models import (
+    Execution,
+    ExecutionStatsDay,
+    ExecutionStatsHour,
+    ExecutionStatsHourMark,
+)
+from fluxolab.stats import hours, rollup
+from tests.dashboard.runs import make_run, make_workflow, set_timezone
+from tests.factories import Account, make_account
+from tests.stats.data import NOW, at, seed
+from workers import stats as stats_tasks
+
+
+def dashboard(account: Account, period: str, now: datetime = NOW, **days: date) -> dict[str, Any]:
+    window = summary.window_for(
+        account.workspace_id, period, days.get("first"), days.get("last"), now=now
+    )
+    return summary.period_stats(account.workspace_id, window)
+
+
+def hour_rows(workspace_id: uuid.UUID) -> dict[datetime, tuple[Any, ...]]:
+    """``{hour: (total, succeeded, failed, timed_out, durations, sum, max, saved)}``."""
+    row = ExecutionStatsHour
+    stmt = select(
+        row.hour,
+        row.total,
+        row.succeeded,
+        row.failed,
+        row.timed_out,
+        row.durations,
+        row.duration_ms_sum,
+        row.duration_ms_max,
+        row.time_saved_minutes,
+    ).where(row.workspace_id == workspace_id)
+    return {hour: tuple(values) for hour, *values in db.session.execute(stmt)}
+
+
+def account_in(zone: str) -> Account:
+    account = make_account()
+    set_timezone(account, zone)
+    return account
+
+
+def test_the_minute_job_rolls_the_previous_and_the_current_hour() -> None:
+    account = account_in("UTC")
+    workflow = make_workflow(account, minutes_saved=2)
+    now = at("2026-06-15T12:25")
+    make_run(account, workflow, at=at("2026-06-15T10:10"))  # two hours back: not rolled
+    make_run(account, workflow, at=at("2026-06-15T11:10"), duration_ms=300)
+    make_run(account, workflow, at=at("2026-06-15T12:10"), status="failed", duration_ms=40)
+    make_run(account, workflow, at=now - timedelta(seconds=10))  # may not be committed yet
+
+    assert hours.roll_recent(now) == 2
+
+    assert hour_rows(account.workspace_id) == {
+        at("2026-06-15T11:00"): (1, 1, 0, 0, 1, 300, 300, 2.0),
+        at("2026-06-15T12:00"): (1, 0, 1, 0, 1, 40, 40, 0.0),
+    }
+    marks = dict(
+        db.session.execute(
+            select(ExecutionStatsHourMark.hour, ExecutionStatsHourMark.rolled_through).where(
+                ExecutionStatsHourMark.timezone == "UTC"
+            )
+        ).all()
+    )
+    assert marks == {
+        at("2026-06-15T11:00"): at("2026-06-15T12:00"),
+        at("2026-06-15T12:00"): now - hours.LAG,
+    }
+
+
+def test_the_minute_job_is_on_the_beat_schedule() -> None:
+    entry = celeryconfig.beat_schedule["roll-recent-execution-stats"]
+    assert entry["task"] == "stats.roll_recent" == stats_tasks.roll_recent_hours.name
+    assert entry["schedule"] == 60.0 and entry["options"]["expires"] < 60
+
+
+@pytest.mark.parametrize(
+    ("zone", "period"),
+    [
+        ("UTC", "7d"),
+        ("Asia/Kolkata", "24h"),  # hours start at :30 UTC
+        ("Asia/Kolkata", "7d"),
+        ("America/Sao_Paulo", "24h"),
+        ("America/Sao_Paulo", "30d"),
+    ],
+)
+def test_rolled_hours_give_the_live_numbers(zone: str, period: str) -> None:
+    account = account_in(zone)
+    seed(account, NOW.date() - timedelta(days=12), 13)
+    make_run(account, make_workflow(account, "Agora"), at=NOW - timedelta(minutes=20))
+    live = dashboard(account, period)
+    assert live["totals"]["total"]["value"] > 0
+
+    rollup.catch_up(NOW)
+    hours.roll_recent(NOW)
+
+    assert dashboard(account, period) == live
+
+
+def test_a_day_that_changes_clock_time_rolls_to_the_live_numbers() -> None:
+    account = account_in("America/New_York")  # 2026-11-01 has 25 hours there
+    now = at("2026-11-03T15:00")
+    workflow = make_workflow(account, "Relogio", minutes_saved=1)
+    moment = at("2026-11-01T00:00")
+    while moment < now:
+        make_run(account, workflow, at=moment, duration_ms=200)
+        moment += timedelta(minutes=53)
+    first, last = date(2026, 11, 1), date(2026, 11, 2)
+    live = [
+        dashboard(account, "24h", now),
+        dashboard(account, "custom", now, first=first, last=last),
+    ]
+
+    rollup.catch_up(now)
+    hours.roll_recent(now)
+
+    assert [
+        dashboard(account, "24h", now),
+        dashboard(account, "custom", now, first=first, last=last),
+    ] == live
+    eleventh = [
+        hour
+        for hour in hour_rows(account.workspace_id)
+        if at("2026-11-01T04:00") <= hour < at("2026-11-02T05:00")
+    ]
+    assert len(eleventh) >= 23  # the long day's hours have rows (one each, 25 of them)
+    assert all(hour.minute == 0 for hour in eleventh)
+
+
+def test_a_run_that_changes_status_after_its_hour_was_rolled_shows_at_the_next_roll() -> None:
+    account = account_in("UTC")
+    workflow = make_workflow(account)
+    run = make_run(account, workflow, at=NOW - timedelta(minutes=40), status="running")
+    hours.roll_recent(NOW)
+    assert dashboard(account, "24h")["totals"]["succeeded"]["value"] == 0
+
+    db.session.execute(
+        update(Execution).where(Execution.id == run).values(status="succeeded", duration_ms=10)
+    )
+    db.session.commit()
+    assert dashboard(account, "24h")["totals"]["succeeded"]["value"] == 0  # the rolled hour
+    hours.roll_recent(NOW + timedelta(minutes=1))
+
+    assert dashboard(account, "24h")["totals"]["succeeded"]["value"] == 1
+
+
+def test_rolling_again_gives_the_same_rows_and_drops_emptied_hours() -> None:
+    account = account_in("UTC")
+    workflow = make_workflow(account)
+    gone = make_run(account, workflow, at=NOW - timedelta(hours=3))
+    make_run(account, workflow, at=NOW - timedelta(hours=5))
+    start = NOW - timedelta(hours=6)
+    hours.roll_span("UTC", start, NOW, NOW)
+    db.session.commit()
+    first = hour_rows(account.workspace_id)
+    hours.roll_span("UTC", start, NOW, NOW + timedelta(seconds=5))
+    db.session.commit()
+    assert hour_rows(account.workspace_id) == first and len(first) == 2
+
+    db.session.execute(delete(Execution).where(Execution.id == gone))
+    hours.roll_span("UTC", start, NOW, NOW + timedelta(seconds=9))
+    db.session.commit()
+
+    assert list(hour_rows(account.workspace_id)) == [at("2026-06-15T07:00")]
+
+
+def test_a_sealed_day_keeps_its_hours_when_its_runs_are_gone() -> None:
+    account = account_in("UTC")
+    day = NOW.date() - timedelta(days=10)
+    seed(account, day, 1)
+    rollup.roll_day(day, "UTC", NOW)
+    before = hour_rows(account.workspace_id)
+    assert before and db.session.get(ExecutionStatsDay, ("UTC", day)).hours
+
+    db.session.execute(delete(Execution).where(Execution.workspace_id == account.workspace_id))
+    db.session.commit()
+    rollup.roll_day(day, "UTC", NOW + timedelta(minutes=1))
+
+    assert hour_rows(account.workspace_id) == before
+
+
+def test_days_rolled_before_the_hourly_table_are_read_from_the_daily_rollup() -> None:
+    account = account_in("America/Sao_Paulo")
+    seed(account, NOW.date() - timedelta(days=12), 12)
+    live = dashboard(account, "14d")
+    rollup.catch_up(NOW)
+    db.session.execute(delete(ExecutionStatsHour))
+    db.session.execute(delete(ExecutionStatsHourMark))
+    db.session.execute(update(ExecutionStatsDay).values(hours=False))
+    db.session.commit()
+    make_run(account, make_workflow(account), at=NOW - timedelta(days=5))  # after the roll
+
+    assert dashboard(account, "14d") == live  # the rolled days, not the runs of now
