@@ -102,23 +102,24 @@ def record(
     *,
     user_id: uuid.UUID | None = None,
     workspace_id: uuid.UUID | None = None,
+    actor_type: str | None = None,
 ) -> AuditEntry:
     """Add one audit entry to the session (no flush, no commit: the caller's commit writes it).
 
     ``target`` is ``(type, id)``. ``user_id``/``workspace_id`` name the actor and workspace
     when the request has no authenticated actor (login, password reset); otherwise they
-    come from the request's actor, or the entry is the system's.
+    come from the request's actor, or the entry is the system's. ``actor_type`` names the
+    kind of an actor that has no id (a failed login with an e-mail of no account: ``user``).
     """
     actor = _request_actor()
-    actor_type, api_key_id = "system", None
+    api_key_id = None
     if user_id is not None:
-        actor_type = "user"
+        actor_type = actor_type or "user"
     elif actor is not None:
         user_id, api_key_id = actor.user_id, actor.api_key_id
-        actor_type = "api_key" if api_key_id is not None else "user"
+        actor_type = actor_type or ("api_key" if api_key_id is not None else "user")
         workspace_id = workspace_id or actor.workspace_id
-    elif has_request_context() and action.startswith("auth."):
-        actor_type = "user"  # a caller we could not identify (failed login of no account)
+    actor_type = actor_type or "system"
     old, new = diff(before, after)
     entry = AuditEntry(
         id=uuid.uuid4(),

@@ -35,7 +35,7 @@ class AuditFilters:
     to: datetime | None = None
 
 
-def _query(workspace_id: uuid.UUID, filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+def _query(workspace_id: uuid.UUID, filters: AuditFilters) -> Select[AuditEntry]:
     """The workspace's entries matching ``filters``, newest first (``from`` inclusive)."""
     stmt = select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
     if filters.actor is not None:
