@@ -47,7 +47,7 @@ SECRET_KEY_PARTS = (
     "code",
 )
 # Keys that contain a part above but name no secret (plan codes, role names ...).
-NOT_SECRET_KEYS = {"plancode", "fromplancode", "toplancode", "secretfields", "tokenrotatedat"}
+NOT_SECRET_KEYS = {"plancode", "secretfields", "secretchanged"}
 
 Target = tuple[str, Any]
 
