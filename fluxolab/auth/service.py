@@ -78,7 +78,16 @@ def register(
     db.session.add(user)
     db.session.flush()
     if invite_token:
-        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
+        invitation = workspaces.accept_invitation(user, invite_token)
+        user.default_workspace_id = invitation.workspace_id
+        audit.record(
+            "member.joined",
+            ("user", user.id),
+            None,
+            {"role": invitation.role},
+            user_id=user.id,
+            workspace_id=invitation.workspace_id,
+        )
     else:
         workspaces.provision_workspace(user)
     try:

@@ -135,3 +135,20 @@ def test_a_removal_records_who_was_removed(client: FlaskClient) -> None:
     assert (entry.target_type, entry.target_id) == ("user", str(target.user_id))
     assert entry.before == {"email": target.user.email, "role": "editor"}
     assert entry.after is None
+
+
+def test_joining_by_invitation_records_the_member_in_the_inviting_workspace(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner = make_account()
+    email = unique_email("convidado")
+    client.post(MEMBERS, json={"email": email, "role": "viewer"}, headers=owner.headers)
+    token = invitation_token(app, email)
+    seen = mark()
+    body = {"email": email, "password": PASSWORD, "displayName": "Bia", "inviteToken": token}
+    assert client.post("/api/auth/register", json=body).status_code == 201
+    entry = only(seen, "member.joined")
+    assert entry.workspace_id == owner.workspace_id
+    assert entry.actor_user_id is not None and entry.actor_user_id != owner.user_id
+    assert entry.after == {"role": "viewer"}
+    assert token not in as_text(entry) and PASSWORD not in as_text(entry)
