@@ -108,6 +108,10 @@ beat_schedule = {
         "task": "maintenance.fire_schedules",
         "schedule": float(os.environ.get("SCHEDULE_TICK_SECONDS", "15")),
     },
+    "prune-audit-log": {
+        "task": "maintenance.prune_audit",
+        "schedule": float(os.environ.get("AUDIT_PRUNE_INTERVAL_SECONDS", "3600")),
+    },
     "evaluate-usage-alerts": {
         "task": "maintenance.evaluate_usage_alerts",
         "schedule": float(os.environ.get("USAGE_ALERT_INTERVAL_SECONDS", "300")),

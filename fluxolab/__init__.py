@@ -132,6 +132,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from fluxolab import frontend
+    from fluxolab.audit.routes import blp as audit_blp
     from fluxolab.auth.routes import blp as auth_blp
     from fluxolab.cli import register_commands
     from fluxolab.common.docs_assets import blp as docs_assets_blp
@@ -163,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
         webhooks_blp,
         settings_blp,
         dashboard_blp,
+        audit_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_blp)

@@ -230,6 +230,7 @@ def execution_settings() -> dict[str, Any]:
         ),
         "EXECUTION_PRUNE_BATCH": env_int("EXECUTION_PRUNE_BATCH", 500),
         "WEBHOOK_LOG_RETENTION_DAYS": env_int("WEBHOOK_LOG_RETENTION_DAYS", 30),
+        "AUDIT_RETENTION_DAYS": env_int("AUDIT_RETENTION_DAYS", 365),
         "CODE_CPU_SECONDS": env_int("CODE_CPU_SECONDS", 5),
         "CODE_WALL_SECONDS": env_int("CODE_WALL_SECONDS", 10),
         "CODE_MEMORY_MB": env_int("CODE_MEMORY_MB", 256),

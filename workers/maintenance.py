@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
+from fluxolab.audit import service as audit
 from fluxolab.auth import purge
 from fluxolab.executions import sweeper
 from fluxolab.nodes import testing
@@ -66,3 +67,12 @@ def evaluate_usage_alerts() -> dict[str, int]:
     if report["fired"]:
         log.info("usage alerts: %s", report)
     return report
+
+
+@shared_task(name="maintenance.prune_audit")
+def prune_audit() -> int:
+    """Delete audit-trail entries older than ``AUDIT_RETENTION_DAYS`` (the only deletion)."""
+    removed = audit.prune()
+    if removed:
+        log.info("pruned %d audit entries", removed)
+    return removed

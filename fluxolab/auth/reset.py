@@ -14,7 +14,7 @@ from flask_jwt_extended import create_access_token, decode_token
 from jwt import PyJWTError
 from sqlalchemy import select, update
 
-from fluxolab import dispatch
+from fluxolab import audit, dispatch
 from fluxolab.auth import tokens
 from fluxolab.auth.passwords import ensure_policy, hash_password
 from fluxolab.errors import BadRequest
@@ -239,4 +239,12 @@ def reset_password(reset_token: str, new_password: str) -> None:
         )
     user.password_hash = hash_password(new_password)
     tokens.revoke_user_sessions(user.id, "password_reset")
+    audit.record(
+        "auth.password_reset",
+        ("user", user.id),
+        None,
+        {"sessionsRevoked": True},
+        user_id=user.id,
+        workspace_id=user.default_workspace_id,
+    )
     db.session.commit()

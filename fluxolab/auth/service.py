@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from fluxolab import audit
 from fluxolab.auth import tokens
 from fluxolab.auth.passwords import ensure_policy, hash_password, verify_password
 from fluxolab.errors import Conflict, Forbidden, Unauthorized
@@ -77,7 +78,16 @@ def register(
     db.session.add(user)
     db.session.flush()
     if invite_token:
-        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
+        invitation = workspaces.accept_invitation(user, invite_token)
+        user.default_workspace_id = invitation.workspace_id
+        audit.record(
+            "member.joined",
+            ("user", user.id),
+            None,
+            {"role": invitation.role},
+            user_id=user.id,
+            workspace_id=invitation.workspace_id,
+        )
     else:
         workspaces.provision_workspace(user)
     try:
@@ -94,6 +104,7 @@ def login(email: str, password: str, ip: str | None, user_agent: str | None) -> 
     """Check credentials and open a session; a user without a workspace gets one provisioned."""
     user = find_user_by_email(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        _record_failure(email, user)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     if user.default_workspace_id is None:
         workspaces.provision_workspace(user)
@@ -101,8 +112,30 @@ def login(email: str, password: str, ip: str | None, user_agent: str | None) -> 
     session = tokens.open_session(user, ip, user_agent)
     assert user.default_workspace_id is not None
     pair = tokens.issue_tokens(user, session, user.default_workspace_id)
+    audit.record(
+        "auth.login",
+        ("user", user.id),
+        None,
+        {"sessionId": session.id},
+        user_id=user.id,
+        workspace_id=user.default_workspace_id,
+    )
     db.session.commit()
     return Login(user=user, workspace_id=user.default_workspace_id, tokens=pair)
+
+
+def _record_failure(email: str, user: User | None) -> None:
+    """Commit the ``auth.login_failed`` entry (the account's, or workspace-less for no account)."""
+    audit.record(
+        "auth.login_failed",
+        ("user", user.id if user else None),
+        None,
+        {"email": normalize_email(email)[:254]},
+        user_id=user.id if user else None,
+        workspace_id=user.default_workspace_id if user else None,
+        actor_type="user",
+    )
+    db.session.commit()
 
 
 def refresh(refresh_token: str) -> Login:
@@ -115,7 +148,7 @@ def refresh(refresh_token: str) -> Login:
     except (KeyError, ValueError) as exc:
         raise Unauthorized("Refresh token invalido.", code="token_invalid") from exc
     session = tokens.active_session(session_id, user_id)
-    tokens.consume_refresh(str(claims["jti"]), session_id)
+    tokens.consume_refresh(str(claims["jti"]), session_id, user_id, workspace_id)
     user = db.session.get(User, user_id)
     if user is None:
         raise Unauthorized("Refresh token invalido.", code="token_invalid")
@@ -143,6 +176,7 @@ def _still_member_of(user: User, workspace_id: uuid.UUID) -> uuid.UUID:
 def logout(session_id: uuid.UUID) -> None:
     """End the caller's session: its access and refresh tokens stop working at once."""
     tokens.revoke_session(session_id, "logout")
+    audit.record("auth.logout", ("session", session_id))
     db.session.commit()
 
 

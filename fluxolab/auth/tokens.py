@@ -11,6 +11,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from jwt import PyJWTError
 from sqlalchemy import update
 
+from fluxolab import audit
 from fluxolab.errors import TokenRevoked, Unauthorized
 from fluxolab.extensions import db
 from fluxolab.models import AuthSession, RefreshToken, User, utcnow
@@ -70,7 +71,9 @@ def decode_refresh(token: str) -> dict[str, object]:
     return claims
 
 
-def consume_refresh(jti: str, session_id: uuid.UUID) -> None:
+def consume_refresh(
+    jti: str, session_id: uuid.UUID, user_id: uuid.UUID, workspace_id: uuid.UUID
+) -> None:
     """Mark a refresh token used exactly once; a second use revokes the whole session.
 
     The conditional UPDATE decides races: of two concurrent refreshes only one wins.
@@ -86,6 +89,14 @@ def consume_refresh(jti: str, session_id: uuid.UUID) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         revoke_session(session_id, "refresh_reuse")
+        audit.record(
+            "auth.session_revoked",
+            ("session", session_id),
+            None,
+            {"reason": "refresh_reuse"},
+            user_id=user_id,
+            workspace_id=workspace_id,
+        )
         db.session.commit()
         raise TokenRevoked(
             "Refresh token ja utilizado; a sessao foi encerrada.", code="refresh_reused"

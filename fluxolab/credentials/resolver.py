@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 
+from fluxolab import audit
 from fluxolab.credentials.cipher import InvalidToken, cipher
 from fluxolab.credentials.types import CredentialType, get_type
 from fluxolab.engine.credentials import Credential as ResolvedCredential
@@ -70,8 +71,9 @@ def resolved(row: StoredCredential) -> ResolvedCredential:
 class CredentialResolver:
     """Resolves the active credentials of one workspace for one run."""
 
-    def __init__(self, workspace_id: uuid.UUID) -> None:
+    def __init__(self, workspace_id: uuid.UUID, execution_id: uuid.UUID | None = None) -> None:
         self.workspace_id = workspace_id
+        self.execution_id = execution_id
         self._found: dict[str, ResolvedCredential | None] = {}
 
     def get(self, credential_id: str) -> ResolvedCredential | None:
@@ -107,8 +109,20 @@ class CredentialResolver:
         return [uuid.UUID(cid) for cid, found in self._found.items() if found is not None]
 
     def record_usage(self) -> None:
-        """Set ``last_used_at`` of the used credentials (one UPDATE; the caller commits)."""
+        """Set ``last_used_at`` of the used credentials (one UPDATE; the caller commits).
+
+        Adds one ``credential.used`` audit entry per credential to the same transaction.
+        """
         used = self.used
+        run = {"executionId": self.execution_id} if self.execution_id else {"nodeTest": True}
+        for credential_id in used:
+            audit.record(
+                "credential.used",
+                ("credential", credential_id),
+                None,
+                run,
+                workspace_id=self.workspace_id,
+            )
         if used:
             db.session.execute(
                 update(Credential)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
+from fluxolab import audit
 from fluxolab.common.pagination import Page, paginate
 from fluxolab.credentials.cipher import cipher
 from fluxolab.credentials.probe import ProbeResult, probe
@@ -163,9 +164,16 @@ def create_credential(
         updated_by=user_id,
     )
     db.session.add(row)
+    audit.record("credential.created", ("credential", row.id), None, _audited(row, secret))
     _flush_name(row.name)
     db.session.commit()
     return row
+
+
+def _audited(row: Credential, secret: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the audit trail keeps of a credential: never a secret value, only its key names."""
+    fields = {"name": row.name, "type": row.type, "isActive": row.is_active}
+    return fields if secret is None else {**fields, "secretFields": sorted(secret)}
 
 
 def merge_secret(stored: Mapping[str, Any], partial: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,6 +194,7 @@ def update_credential(
     result is validated as a whole. Changing the type needs the complete new secret.
     """
     row = get_credential(workspace_id, credential_id, for_update=True)
+    before = _audited(row)
     new_type = changes.get("type", row.type)
     if new_type != row.type or "secret" in changes:
         kind = get_type(new_type)
@@ -206,6 +215,8 @@ def update_credential(
     if "isActive" in changes:
         row.is_active = bool(changes["isActive"])
     row.updated_by = user_id
+    after = {**_audited(row), "secretChanged": True} if "secret" in changes else _audited(row)
+    audit.record("credential.updated", ("credential", row.id), before, after)
     _flush_name(row.name)
     db.session.commit()
     return row
@@ -278,6 +289,7 @@ def delete_credential(workspace_id: uuid.UUID, credential_id: uuid.UUID) -> None
             code="credential_in_use",
             errors={"webhooks": hooks},
         )
+    audit.record("credential.deleted", ("credential", row.id), _audited(row))
     db.session.delete(row)
     db.session.commit()
 

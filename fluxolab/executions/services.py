@@ -36,7 +36,7 @@ def run_services(
     """Return the services of a run (``execution_id``, nested ``depth`` deep) or a node test."""
     services: dict[str, Any] = {
         "egress": egress(),
-        "credentials": CredentialResolver(workspace_id),
+        "credentials": CredentialResolver(workspace_id, execution_id),
         "smtp_ca_file": current_app.config.get("SMTP_CA_FILE") or None,
     }
     if execution_id is not None:

@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
+from fluxolab.models.audit import AUDIT_ACTOR_TYPES, AuditEntry
 from fluxolab.models.base import Base, utcnow
 from fluxolab.models.catalog import NodeCategory, NodeTemplate
 from fluxolab.models.credential import Credential
@@ -48,6 +49,7 @@ __all__ = [
     "ALERT_CONDITIONS",
     "ALERT_METRICS",
     "API_KEY_SCOPES",
+    "AUDIT_ACTOR_TYPES",
     "AUTH_MODES",
     "DURATION_BOUNDS_MS",
     "EXECUTION_MODES",
@@ -64,6 +66,7 @@ __all__ = [
     "TRIGGER_MODES",
     "WORKFLOW_STATUSES",
     "ApiKey",
+    "AuditEntry",
     "AuthSession",
     "Base",
     "BillingEvent",

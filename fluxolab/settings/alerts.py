@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from fluxolab import audit
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.models import UsageAlert, Workspace, utcnow
@@ -71,6 +72,15 @@ def alert_view(alert: UsageAlert) -> dict[str, Any]:
     }
 
 
+def _audited(alert: UsageAlert) -> dict[str, Any]:
+    """The settings of an alert the audit trail records (no timestamps, no firing state)."""
+    view = alert_view(alert)
+    return {
+        key: view[key]
+        for key in ("metric", "threshold", "condition", "window", "channel", "enabled", "metadata")
+    }
+
+
 def list_alerts(workspace_id: uuid.UUID) -> list[dict[str, Any]]:
     """Return the workspace's alerts, oldest first."""
     rows = db.session.execute(
@@ -110,6 +120,7 @@ def create_alert(
     )
     _apply(alert, body)
     db.session.add(alert)
+    audit.record("usage_alert.created", ("usage_alert", alert.id), None, _audited(alert))
     db.session.commit()
     return alert_view(alert)
 
@@ -128,14 +139,18 @@ def update_alert(
 ) -> dict[str, Any]:
     """Change an alert; absent fields are kept. ``NotFound`` outside the workspace."""
     alert = _alert(workspace_id, alert_id)
+    before = _audited(alert)
     _apply(alert, changes)
+    audit.record("usage_alert.updated", ("usage_alert", alert.id), before, _audited(alert))
     db.session.commit()
     return alert_view(alert)
 
 
 def delete_alert(workspace_id: uuid.UUID, alert_id: uuid.UUID) -> None:
     """Delete an alert. ``NotFound`` outside the workspace."""
-    db.session.delete(_alert(workspace_id, alert_id))
+    alert = _alert(workspace_id, alert_id)
+    audit.record("usage_alert.deleted", ("usage_alert", alert.id), _audited(alert))
+    db.session.delete(alert)
     db.session.commit()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
+from fluxolab import audit
 from fluxolab.auth.actor import Actor
 from fluxolab.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from fluxolab.extensions import db
@@ -136,6 +137,12 @@ def create_key(
         expires_at=expires_at,
     )
     db.session.add(key)
+    audit.record(
+        "api_key.created",
+        ("api_key", key.id),
+        None,
+        {"label": key.label, "scopes": scopes, "expiresAt": expires_at},
+    )
     db.session.commit()
     return token, key_view(key, db.session.get(User, actor.user_id))
 
@@ -169,6 +176,7 @@ def rotate_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> str:
     key.key_hash = token_hash(token)
     key.key_preview = preview(token)
     key.rotated_at = utcnow()
+    audit.record("api_key.rotated", ("api_key", key.id), None, {"label": key.label})
     db.session.commit()
     return token
 
@@ -176,6 +184,9 @@ def rotate_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> str:
 def revoke_key(workspace_id: uuid.UUID, key_id: uuid.UUID) -> None:
     """Revoke a key: its token stops working and it leaves the list."""
     key = _active_key(workspace_id, key_id)
+    audit.record(
+        "api_key.revoked", ("api_key", key.id), {"status": key.status}, {"status": "revoked"}
+    )
     key.status = "revoked"
     key.revoked_at = utcnow()
     db.session.commit()

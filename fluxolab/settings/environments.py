@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fluxolab import audit
 from fluxolab.errors import NotFound, PlanLimitExceeded
 from fluxolab.extensions import db
 from fluxolab.models import Environment, Plan, Workspace
@@ -68,6 +69,12 @@ def set_status(workspace_id: uuid.UUID, environment_id: uuid.UUID, status: str) 
                 "Ambientes alem do sandbox exigem o plano Intermediario ou superior.",
                 code="plan_feature_environments",
             )
+    audit.record(
+        "environment.status_changed",
+        ("environment", row.id),
+        {"status": row.status},
+        {"status": STATUS_CHANGES[status]},
+    )
     row.status = STATUS_CHANGES[status]
     db.session.commit()
     return environment_view(row)

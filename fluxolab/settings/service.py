@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fluxolab import audit
 from fluxolab.auth.actor import Actor
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.extensions import db
@@ -237,6 +238,10 @@ def change_plan(
     )
     if renews_at is None or renews_at <= now or interval != old_interval:
         renews_at = now + INTERVALS[interval]
+    before = {"planCode": current.code, "billingInterval": old_interval}
+    before["subscriptionStatus"] = workspace.subscription_status
+    after = {"planCode": plan.code, "billingInterval": interval, "subscriptionStatus": "active"}
+    audit.record("plan.changed", ("workspace", workspace.id), before, after)
     workspace.plan_id = plan.id
     workspace.subscription_status = "active"
     workspace.trial_ends_at = None
@@ -303,6 +308,12 @@ def cancel_subscription(actor: Actor, reason: str | None, immediate: bool) -> di
     ends_at = workspace.renews_at if workspace.renews_at and workspace.renews_at > now else now
     if immediate:
         ends_at = now
+    audit.record(
+        "subscription.canceled",
+        ("workspace", workspace.id),
+        {"subscriptionStatus": workspace.subscription_status},
+        {"subscriptionStatus": "canceled", "immediate": immediate, "endsAt": ends_at},
+    )
     workspace.subscription_status = "canceled"
     workspace.renews_at = None
     workspace.settings = {
@@ -345,6 +356,9 @@ def request_feature_access(actor: Actor, feature_id: str, reason: str | None) ->
         workspace.settings or {}, feature_id, reason, str(actor.user_id), utcnow().isoformat()
     )
     workspace.settings = settings
+    audit.record(
+        "settings.feature_requested", ("workspace", workspace.id), None, {"featureId": feature_id}
+    )
     db.session.commit()
     return entry
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from fluxolab import audit
 from fluxolab.auth.actor import Actor
 from fluxolab.auth.passwords import verify_password
 from fluxolab.auth.service import find_user_by_email, get_user, normalize_email
@@ -248,6 +249,9 @@ def add_member(actor: Actor, email: str, role: str) -> dict[str, Any]:
     invitation, token = workspaces.invite_email(
         actor.workspace_id, email, role, actor.user_id, actor.role
     )
+    audit.record(
+        "member.invited", ("invitation", invitation.id), None, {"email": email, "role": role}
+    )
     _commit_or_conflict("Convite ja enviado para este e-mail; tente novamente.", "conflict")
     _mail_invitation(actor, invitation, token)
     return invitation_view(invitation)
@@ -276,6 +280,13 @@ def accept_invitation(user_id: uuid.UUID, token: str) -> dict[str, Any]:
     invitation = workspaces.accept_invitation(user, token)
     if user.default_workspace_id is None:
         user.default_workspace_id = invitation.workspace_id
+    audit.record(
+        "member.joined",
+        ("user", user.id),
+        None,
+        {"role": invitation.role},
+        workspace_id=invitation.workspace_id,
+    )
     _commit_or_conflict("Este usuario ja e membro do workspace.", "already_member")
     return {"workspaceId": invitation.workspace_id, "role": invitation.role}
 
@@ -288,6 +299,7 @@ def change_role(actor: Actor, user_id: uuid.UUID, role: str) -> dict[str, Any]:
     workspaces.ensure_can_grant(actor.role, role)
     if role != "owner":
         workspaces.ensure_not_last_owner(member)
+    audit.record("member.role_changed", ("user", user.id), {"role": member.role}, {"role": role})
     member.role = role
     db.session.commit()
     return member_view(member, user)
@@ -303,6 +315,7 @@ def remove_member(actor: Actor, user_id: uuid.UUID) -> None:
     member, user = _member_row(actor.workspace_id, user_id)
     _ensure_may_manage(actor, member)
     workspaces.ensure_not_last_owner(member)
+    audit.record("member.removed", ("user", user.id), {"email": user.email, "role": member.role})
     db.session.delete(member)
     if user.default_workspace_id == actor.workspace_id:
         user.default_workspace_id = db.session.execute(
@@ -329,5 +342,10 @@ def revoke_invitation(actor: Actor, invitation_id: uuid.UUID) -> None:
     if invitation is None:
         raise NotFound("Convite nao encontrado.")
     workspaces.ensure_may_manage_invitation(actor.role, invitation)
+    audit.record(
+        "member.invitation_revoked",
+        ("invitation", invitation.id),
+        {"email": invitation.email, "role": invitation.role},
+    )
     db.session.delete(invitation)
     db.session.commit()

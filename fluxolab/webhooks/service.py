@@ -25,6 +25,7 @@ from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy import Select, delete, func, select
 
+from fluxolab import audit
 from fluxolab.common.pagination import Page, paginate
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.extensions import db
@@ -330,6 +331,7 @@ def rotate_token(
     row.token_encrypted = tokens.encrypt(token)
     row.token_rotated_at = utcnow()
     row.updated_by = user_id
+    audit.record("webhook.token_rotated", ("webhook", row.id), None, {"kind": row.kind})
     db.session.commit()
     return row
 

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from fluxolab import audit
 from fluxolab.common.pagination import Page, paginate
 from fluxolab.engine import validate_definition
 from fluxolab.errors import Conflict, NotFound, PlanLimitExceeded, ValidationFailed
@@ -322,6 +323,11 @@ def delete_workflow(
         .where(Workflow.workspace_id == workspace_id, Workflow.error_workflow_id == workflow.id)
         .values(error_workflow_id=None, updated_at=Workflow.updated_at)
     )
+    audit.record(
+        "workflow.deleted",
+        ("workflow", workflow.id),
+        {"name": workflow.name, "status": workflow.status},
+    )
     workflow.deleted_at = utcnow()
     workflow.status = "inactive"
     workflow.updated_by = user_id
@@ -337,6 +343,13 @@ def set_active(
     definition = current_version(workflow).definition
     if active:
         _require_runnable(definition, "Nao e possivel ativar")
+    action = "workflow.activated" if active else "workflow.deactivated"
+    audit.record(
+        action,
+        ("workflow", workflow.id),
+        {"status": workflow.status},
+        {"status": "active" if active else "inactive"},
+    )
     workflow.status = "active" if active else "inactive"
     workflow.updated_by = user_id
     triggers.sync_workflow(workflow, definition, user_id)

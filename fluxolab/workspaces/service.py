@@ -234,7 +234,7 @@ def invite_email(
         .with_for_update()
     ).scalar_one_or_none()
     if invitation is None:
-        invitation = WorkspaceInvitation(workspace_id=workspace_id, email=email)
+        invitation = WorkspaceInvitation(id=uuid.uuid4(), workspace_id=workspace_id, email=email)
         db.session.add(invitation)
     elif invitation.accepted_at is None:
         ensure_may_manage_invitation(actor_role, invitation)
