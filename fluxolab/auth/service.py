@@ -14,7 +14,7 @@ from fluxolab.auth import tokens
 from fluxolab.auth.passwords import ensure_policy, hash_password, verify_password
 from fluxolab.errors import Conflict, Forbidden, Unauthorized
 from fluxolab.extensions import db
-from fluxolab.models import User, WorkspaceMember, utcnow
+from fluxolab.models import User, Workspace, WorkspaceMember, utcnow
 from fluxolab.workspaces import service as workspaces
 
 INVALID_CREDENTIALS = "Credenciais invalidas."
@@ -63,6 +63,46 @@ def register(
     """
     ensure_policy(password, "password")
     _check_invite_code(access_token)
+    user = _new_user(email, password, display_name, avatar_color)
+    if invite_token:
+        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
+    else:
+        workspaces.provision_workspace(user)
+    _commit_new_user()
+    return user
+
+
+def create_user(
+    email: str,
+    password: str,
+    display_name: str,
+    *,
+    workspace: Workspace | None = None,
+    role: str = "owner",
+) -> User:
+    """Create a user as an operator does (``fluxolab create-user``): no invite code asked.
+
+    Without ``workspace`` the user gets a workspace of their own, as its owner (as
+    registering does); with one, they join it as ``role`` (its plan's seat limit applies)
+    and it becomes their default workspace. Raises ``ValidationFailed`` for a password
+    outside the policy or an unknown role, ``Conflict`` for a taken e-mail and
+    ``PlanLimitExceeded`` when the workspace has no free seat. Nothing is written then.
+    """
+    ensure_policy(password, "password")
+    workspaces.check_role_value(role)
+    user = _new_user(email, password, display_name, None)
+    if workspace is None:
+        workspaces.provision_workspace(user)
+    else:
+        workspaces.ensure_seat_for(workspace.id, user.email)
+        workspaces.add_member(workspace.id, user.id, role, invited_by=None)
+        user.default_workspace_id = workspace.id
+    _commit_new_user()
+    return user
+
+
+def _new_user(email: str, password: str, display_name: str, avatar_color: str | None) -> User:
+    """Add a user row (flushed, not committed); ``Conflict`` when the e-mail is taken."""
     email = normalize_email(email)
     if find_user_by_email(email) is not None:
         raise Conflict("E-mail ja cadastrado.", code="email_taken")
@@ -76,10 +116,11 @@ def register(
     )
     db.session.add(user)
     db.session.flush()
-    if invite_token:
-        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
-    else:
-        workspaces.provision_workspace(user)
+    return user
+
+
+def _commit_new_user() -> None:
+    """Commit a new user; a concurrent registration of the same e-mail is a ``Conflict``."""
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -87,7 +128,6 @@ def register(
         if "email" not in str(exc.orig):
             raise
         raise Conflict("E-mail ja cadastrado.", code="email_taken") from exc
-    return user
 
 
 def login(email: str, password: str, ip: str | None, user_agent: str | None) -> Login:
