@@ -90,11 +90,12 @@ def create_user(
     """
     ensure_policy(password, "password")
     workspaces.check_role_value(role)
+    if workspace is not None:
+        workspaces.ensure_seat_for(workspace.id, normalize_email(email))
     user = _new_user(email, password, display_name, None)
     if workspace is None:
         workspaces.provision_workspace(user)
     else:
-        workspaces.ensure_seat_for(workspace.id, user.email)
         workspaces.add_member(workspace.id, user.id, role, invited_by=None)
         user.default_workspace_id = workspace.id
     _commit_new_user()
