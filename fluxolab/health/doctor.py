@@ -17,7 +17,6 @@ from typing import Any, Literal
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
-from fluxolab import frontend
 from fluxolab.config import built_in_secrets
 from fluxolab.egress.addresses import AllowList
 from fluxolab.egress.policy import EgressPolicy
@@ -30,7 +29,7 @@ from fluxolab.health import service
 Status = Literal["PASS", "WARN", "FAIL"]
 SANDBOX_PROBE = (
     "import os\n"
-    "open('/tmp/doctor', 'w').write('ok')\n"
+    "open('doctor-probe', 'w').write('ok')\n"  # the run's own working directory
     "return {'sum': sum(range(10)), 'hostFiles': os.path.exists('/etc/passwd')}"
 )
 EXPECTED_PROBE = [{"json": {"sum": 45, "hostFiles": False}}]
@@ -183,8 +182,8 @@ def check_frontend(app: Flask) -> Check:
     configured = str(app.config.get("FRONTEND_DIR") or "")
     if not configured:
         return Check("PASS", "frontend", "none served (FLUXOLAB_FRONTEND_DIR unset)")
-    root = frontend.folder(app)
-    if root is None:
+    root = Path(configured).resolve()
+    if not (root / "index.html").is_file():  # what fluxolab.frontend requires to serve it
         return Check("FAIL", "frontend", f"{configured} has no index.html")
     assets = sum(1 for path in Path(root).rglob("*") if path.is_file())
     return Check("PASS", "frontend", f"serving {root} ({assets} files)")
