@@ -7,13 +7,15 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test install lint check services-shell lock clean bench bench-webhooks bench-dashboard fuzz
 
 $(STAMP): constraints.txt setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || { PYTHON=$(PYTHON) scripts/ensure-tools.sh venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install FluxoLab with pinned dependencies
 
-run: install bwrap-optional ## Run the whole system locally (SQLite + filesystem broker under ./var)
+run: ## Run the whole system locally (SQLite + filesystem broker under ./var)
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-tools.sh run
+	@$(MAKE) --no-print-directory install
 	$(BIN)/fluxolab standalone
 
 lint: install ## ruff, mypy and the import-linter layer contracts
@@ -22,20 +24,18 @@ lint: install ## ruff, mypy and the import-linter layer contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install bwrap chromium ## Lint, then run the test suite against throw-away PostgreSQL and Redis
+test: ## Lint, then run the test suite against throw-away PostgreSQL and Redis
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-tools.sh test
+	@$(MAKE) --no-print-directory install
 	scripts/with-services.sh sh -c '$(MAKE) --no-print-directory lint && $(BIN)/pytest $(PYTEST_ARGS)'
 
 fuzz: install ## The schemathesis run of the test suite alone, with more cases per operation
 	scripts/with-services.sh env SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-200} \
 		$(BIN)/pytest -q -n 2 tests/api/test_schemathesis.py
 
-.PHONY: bwrap bwrap-optional chromium
-bwrap: ## Install bubblewrap, which confines the Code node's runs, when missing (apt-get as root)
-	@scripts/ensure-bwrap.sh
-bwrap-optional:
-	@scripts/ensure-bwrap.sh --optional
-chromium: ## Install Debian's chromium for the form pages' browser test when missing (apt-get as root)
-	@scripts/ensure-chromium.sh
+.PHONY: tools
+tools: ## Install what `make test` needs when missing (apt-get as root; see scripts/ensure-tools.sh)
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/ensure-tools.sh test
 
 services-shell: install ## A shell with throw-away PostgreSQL and Redis (DATABASE_URL, REDIS_URL set)
 	scripts/with-services.sh $${SHELL:-bash}

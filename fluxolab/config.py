@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ _TEST_SECRETS = {
     "JWT_SECRET_KEY": "test-jwt-secret-key-0123456789abcdef0123456789abcdef",
     "CREDENTIALS_ENCRYPTION_KEYS": "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OTA=",
 }
+
+
+def built_in_secrets(config: Mapping[str, Any]) -> list[str]:
+    """Name the secrets of ``config`` that hold the built-in test values."""
+    return [name for name, value in _TEST_SECRETS.items() if str(config.get(name)) == value]
 
 
 def env_str(name: str, default: str = "") -> str:

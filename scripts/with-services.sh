@@ -11,51 +11,16 @@ find_pg_bin() {
   for candidate in "$(command -v "$name" 2>/dev/null || true)" /usr/lib/postgresql/*/bin/"$name"; do
     [ -n "$candidate" ] && [ -x "$candidate" ] && { echo "$candidate"; return; }
   done
-  die "PostgreSQL binary '$name' not found (install PostgreSQL 15 server binaries)"
-}
-
-ensure_postgres() {
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return
-  command -v initdb >/dev/null 2>&1 && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "with-services: installing PostgreSQL 15 with apt-get" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-  else
-    die "PostgreSQL server binaries are missing: install them (e.g. 'sudo apt-get install postgresql-15') and retry"
-  fi
-}
-
-ensure_redis() {
-  command -v redis-server >/dev/null 2>&1 && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "with-services: installing redis-server with apt-get" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  else
-    die "redis-server is missing: install it (e.g. 'sudo apt-get install redis-server') and retry"
-  fi
-}
-
-# nginx is only needed by the tests of the compose front (tests/e2e/test_nginx_proxy.py); they
-# skip without it when not run as root.
-ensure_nginx() {
-  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "with-services: installing nginx with apt-get" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-    # The package starts a system-wide nginx on port 80; the tests run their own.
-    invoke-rc.d nginx stop >/dev/null 2>&1 || true
-  else
-    echo "with-services: nginx is missing, its tests will skip (e.g. 'sudo apt-get install nginx')" >&2
-  fi
+  die "PostgreSQL binary '$name' not found (install the PostgreSQL server binaries)"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-ensure_postgres
+# PostgreSQL and redis-server (nginx optional: its tests skip without it when not root),
+# installed with apt-get when missing and run as root
+"$(dirname "$0")/ensure-tools.sh" services
 INITDB=$(find_pg_bin initdb)
 PG_CTL=$(find_pg_bin pg_ctl)
-ensure_redis
-ensure_nginx
 
 WORK=$(mktemp -d /tmp/fluxolab-services.XXXXXX)
 PG_PORT=$(free_port)

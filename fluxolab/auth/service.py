@@ -15,7 +15,7 @@ from fluxolab.auth import tokens
 from fluxolab.auth.passwords import ensure_policy, hash_password, verify_password
 from fluxolab.errors import Conflict, Forbidden, Unauthorized
 from fluxolab.extensions import db
-from fluxolab.models import User, WorkspaceMember, utcnow
+from fluxolab.models import User, Workspace, WorkspaceMember, utcnow
 from fluxolab.workspaces import service as workspaces
 
 INVALID_CREDENTIALS = "Credenciais invalidas."
@@ -64,19 +64,7 @@ def register(
     """
     ensure_policy(password, "password")
     _check_invite_code(access_token)
-    email = normalize_email(email)
-    if find_user_by_email(email) is not None:
-        raise Conflict("E-mail ja cadastrado.", code="email_taken")
-    user = User(
-        id=uuid.uuid4(),
-        email=email,
-        password_hash=hash_password(password),
-        display_name=display_name.strip(),
-        avatar_color=avatar_color or "#a855f7",
-        preferences={},
-    )
-    db.session.add(user)
-    db.session.flush()
+    user = _new_user(email, password, display_name, avatar_color)
     if invite_token:
         invitation = workspaces.accept_invitation(user, invite_token)
         user.default_workspace_id = invitation.workspace_id
@@ -90,6 +78,60 @@ def register(
         )
     else:
         workspaces.provision_workspace(user)
+    _commit_new_user()
+    return user
+
+
+def create_user(
+    email: str,
+    password: str,
+    display_name: str,
+    *,
+    workspace: Workspace | None = None,
+    role: str = "owner",
+) -> User:
+    """Create a user as an operator does (``fluxolab create-user``): no invite code asked.
+
+    Without ``workspace`` the user gets a workspace of their own, as its owner (as
+    registering does); with one, they join it as ``role`` (its plan's seat limit applies)
+    and it becomes their default workspace. Raises ``ValidationFailed`` for a password
+    outside the policy or an unknown role, ``Conflict`` for a taken e-mail and
+    ``PlanLimitExceeded`` when the workspace has no free seat. Nothing is written then.
+    """
+    ensure_policy(password, "password")
+    workspaces.check_role_value(role)
+    if workspace is not None:
+        workspaces.ensure_seat_for(workspace.id, normalize_email(email))
+    user = _new_user(email, password, display_name, None)
+    if workspace is None:
+        workspaces.provision_workspace(user)
+    else:
+        workspaces.add_member(workspace.id, user.id, role, invited_by=None)
+        user.default_workspace_id = workspace.id
+    _commit_new_user()
+    return user
+
+
+def _new_user(email: str, password: str, display_name: str, avatar_color: str | None) -> User:
+    """Add a user row (flushed, not committed); ``Conflict`` when the e-mail is taken."""
+    email = normalize_email(email)
+    if find_user_by_email(email) is not None:
+        raise Conflict("E-mail ja cadastrado.", code="email_taken")
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        avatar_color=avatar_color or "#a855f7",
+        preferences={},
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _commit_new_user() -> None:
+    """Commit a new user; a concurrent registration of the same e-mail is a ``Conflict``."""
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -97,7 +139,6 @@ def register(
         if "email" not in str(exc.orig):
             raise
         raise Conflict("E-mail ja cadastrado.", code="email_taken") from exc
-    return user
 
 
 def login(email: str, password: str, ip: str | None, user_agent: str | None) -> Login:

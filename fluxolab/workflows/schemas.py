@@ -15,6 +15,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from fluxolab.common.fields import Trimmed
 from fluxolab.common.schemas import BaseSchema, PageArgs, page_fields
 from fluxolab.models import WORKFLOW_STATUSES
+from fluxolab.workflows import transfer
 
 MAX_NODES = 500
 MAX_CONNECTIONS = 2000
@@ -129,6 +130,30 @@ class WorkflowCreateIn(_WorkflowFieldsIn):
 
 class WorkflowUpdateIn(_WorkflowFieldsIn):
     """Body of ``PUT /api/workflows/<id>``: every field optional; absent fields are kept."""
+
+
+class FileSettingsIn(BaseSchema):
+    """``settings`` of a workflow file: the error workflow by name."""
+
+    minutesSavedPerRun = fields.Float(
+        attribute="minutes_saved_per_run",
+        allow_nan=False,
+        validate=validate.Range(min=0, max=MINUTES_SAVED_MAX),
+    )
+    errorWorkflow = fields.String(
+        attribute="error_workflow", allow_none=True, validate=validate.Length(max=255)
+    )
+
+
+class WorkflowFileIn(_WorkflowFieldsIn):
+    """A workflow file (``fluxolab import-workflow``); see ``fluxolab.workflows.transfer``."""
+
+    format = fields.String(required=True, validate=validate.Equal(transfer.FORMAT))
+    version = fields.Integer(required=True, validate=validate.Equal(transfer.FORMAT_VERSION))
+    exportedAt = fields.String(load_default=None)
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=255))
+    definition = fields.Nested(DefinitionIn, required=True)
+    settings = fields.Nested(FileSettingsIn)
 
 
 class StatusIn(BaseSchema):

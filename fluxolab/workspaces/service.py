@@ -142,6 +142,39 @@ def get_workspace(workspace_id: uuid.UUID) -> Workspace:
     return workspace
 
 
+def find_workspace(reference: str) -> Workspace:
+    """Return the workspace whose id, slug or name is ``reference`` (operator commands).
+
+    Raises ``NotFound`` when none matches and ``Conflict`` listing the slugs when several
+    workspaces share that name.
+    """
+    text = reference.strip()
+    try:
+        by_id = db.session.get(Workspace, uuid.UUID(text))
+    except ValueError:
+        by_id = None
+    if by_id is not None:
+        return by_id
+    rows = (
+        db.session.execute(
+            select(Workspace)
+            .where((Workspace.slug == text) | (Workspace.name == text))
+            .order_by(Workspace.created_at)
+        )
+        .scalars()
+        .all()
+    )
+    by_slug = [row for row in rows if row.slug == text]
+    if by_slug:
+        return by_slug[0]
+    if not rows:
+        raise NotFound(f"No workspace has the id, slug or name {text!r}.")
+    if len(rows) > 1:
+        slugs = ", ".join(row.slug for row in rows)
+        raise Conflict(f"{len(rows)} workspaces are named {text!r}; give one's slug: {slugs}.")
+    return rows[0]
+
+
 def check_role_value(role: str) -> None:
     """Refuse roles outside owner/admin/editor/viewer with a field error."""
     if role not in ROLES:

@@ -3,7 +3,7 @@
 The app is served by waitress on loopback and a real Celery worker runs what the form
 starts. Fields are found by their labels, as a person (or a screen reader) finds them.
 Skips when /usr/bin/chromium or the ``playwright`` package is missing (``make test``
-installs both: ``scripts/ensure-chromium.sh`` and the dev extras); it never downloads a
+installs both: ``scripts/ensure-tools.sh`` and the dev extras); it never downloads a
 browser of its own.
 """
 
