@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def purge_auth() -> None:
     """Delete expired password-reset requests and spent sessions now."""
+    from fluxolab.audit import service as audit
     from fluxolab.auth.purge import purge_auth_records
 
     click.echo(purge_auth_records())
@@ -81,6 +82,7 @@ def _retention_steps() -> list[tuple[str, Callable[[], dict[str, int]]]]:
     """The beat's retention jobs, in the order ``prune`` runs them, each reporting counts."""
     from dataclasses import asdict
 
+    from fluxolab.audit import service as audit
     from fluxolab.auth.purge import purge_auth_records
     from fluxolab.executions import sweeper
     from fluxolab.nodes import testing
@@ -93,6 +95,7 @@ def _retention_steps() -> list[tuple[str, Callable[[], dict[str, int]]]]:
         ("node tests", testing.prune),
         ("schedule fires", lambda: {"deleted": scheduler.prune_fires()}),
         ("auth records", lambda: asdict(purge_auth_records())),
+        ("audit entries", lambda: {"deleted": audit.prune()}),
     ]
 
 
@@ -105,7 +108,7 @@ def prune() -> None:
     (only days the stats rollup has sealed), webhook and form call logs past
     WEBHOOK_LOG_RETENTION_DAYS, expired node tests (and tests no worker finished), schedule
     fire records past EXECUTION_RETENTION_DAYS, expired reset requests, refresh tokens and
-    ended sessions. The same jobs beat runs hourly; safe to run while it does.
+    ended sessions, audit entries past AUDIT_RETENTION_DAYS. The same jobs beat runs hourly; safe to run while it does.
     """
     steps = _retention_steps()
     results: list[tuple[str, dict[str, int]]] = []

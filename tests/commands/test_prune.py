@@ -55,6 +55,7 @@ def test_prune_runs_every_retention_job_and_prints_their_counts(app: Flask) -> N
         "node tests",
         "schedule fires",
         "auth records",
+        "audit entries",
     ]
     assert report["executions"]["deleted"] >= 1
     assert report["auth records"]["reset requests"] >= 1
