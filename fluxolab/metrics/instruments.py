@@ -7,6 +7,12 @@ memory-mapped file): no I/O, no lock held across anything slow.
 
 Label values are bounded: route templates (never raw paths), known HTTP methods, status
 codes, execution modes and statuses, sandbox error kinds.
+
+Every instrument has a label, even where one value is all it takes: in multiprocess mode an
+unlabelled one creates its file when this module is imported, so every short-lived process
+that imports the app (a healthcheck's ``celery inspect ping``) would leave files behind,
+and a file opened before the folder is emptied at start-up would be lost. A labelled one
+creates its file on first use only.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from fluxolab.metrics import multiproc
+
 # Seconds; fine at the low end for the webhook acknowledgement (a few ms), up to a waiting call.
 LATENCY_BUCKETS = (
     0.002, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -25,6 +33,7 @@ LATENCY_BUCKETS = (
 RUN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
+multiproc.ensure_folder()  # a first write must never fail for a folder nobody created yet
 
 HTTP_REQUESTS = Counter(
     "fluxolab_http_requests",
@@ -45,6 +54,7 @@ WEBHOOK_ACKS = Counter(
 WEBHOOK_ACK_DURATION = Histogram(
     "fluxolab_webhook_ack_duration_seconds",
     "Time from a webhook call's arrival to its answer (202 acknowledgement or result).",
+    ["status"],
     buckets=LATENCY_BUCKETS,
 )
 EXECUTIONS_STARTED = Counter(
@@ -76,12 +86,14 @@ NODE_TESTS = Counter(
 )
 NODE_TEST_DURATION = Histogram(
     "fluxolab_node_test_duration_seconds",
-    "Time a worker spent on one node test.",
+    "Time a worker spent on one node test, by outcome.",
+    ["status"],
     buckets=RUN_BUCKETS,
 )
 SWEEPER_REPUBLISHED = Counter(
     "fluxolab_sweeper_republished",
     "Executions the beat sweeper published again (queued or lease expired, no worker had them).",
+    ["queue"],
 )
 ROLLUP_DURATION = Histogram(
     "fluxolab_rollup_duration_seconds",
@@ -91,7 +103,8 @@ ROLLUP_DURATION = Histogram(
 )
 ROLLUP_LAST_SUCCESS = Gauge(
     "fluxolab_rollup_last_success_timestamp_seconds",
-    "Unix time the execution_stats rollup last finished without an error.",
+    "Unix time the stats rollup last finished without an error, by table (execution_stats).",
+    ["table"],
     multiprocess_mode="max",
 )
 SANDBOX_RUNS = Counter(
@@ -117,7 +130,7 @@ def http_request(route: str | None, method: str, status: int, seconds: float) ->
 def webhook_ack(status: int, seconds: float) -> None:
     """Count one answered webhook call and observe how long its caller waited."""
     WEBHOOK_ACKS.labels(str(status)).inc()
-    WEBHOOK_ACK_DURATION.observe(seconds)
+    WEBHOOK_ACK_DURATION.labels(str(status)).observe(seconds)
 
 
 def execution_started(mode: str, queue_wait_seconds: float) -> None:
@@ -138,13 +151,13 @@ def node_test_finished(status: str, seconds: float) -> None:
     if status == "skipped":
         return
     NODE_TESTS.labels(status).inc()
-    NODE_TEST_DURATION.observe(seconds)
+    NODE_TEST_DURATION.labels(status).observe(seconds)
 
 
 def sweeper_republished(count: int) -> None:
     """The sweeper published ``count`` executions again."""
     if count:
-        SWEEPER_REPUBLISHED.inc(count)
+        SWEEPER_REPUBLISHED.labels("executions").inc(count)
 
 
 @contextmanager
@@ -157,7 +170,7 @@ def rollup_timer() -> Iterator[None]:
         ROLLUP_DURATION.labels("error").observe(time.perf_counter() - started)
         raise
     ROLLUP_DURATION.labels("ok").observe(time.perf_counter() - started)
-    ROLLUP_LAST_SUCCESS.set(time.time())
+    ROLLUP_LAST_SUCCESS.labels("execution_stats").set(time.time())
 
 
 def sandbox_run(outcome: str) -> None:

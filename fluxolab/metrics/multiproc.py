@@ -31,6 +31,13 @@ def folder() -> Path | None:
     return Path(value) if value else None
 
 
+def ensure_folder() -> None:
+    """Create the multiprocess folder if it is set and missing (writes would fail without)."""
+    path = folder()
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+
+
 def reset(path: Path | None = None) -> None:
     """Empty (or create) the multiprocess folder; call before any process of the group writes."""
     target = path or folder()
