@@ -22,20 +22,22 @@ lint: install ## ruff, mypy and the import-linter layer contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install bwrap chromium ## Lint, then run the test suite against throw-away PostgreSQL and Redis
+test: install bwrap chromium prometheus ## Lint, then run the test suite against throw-away PostgreSQL and Redis
 	scripts/with-services.sh sh -c '$(MAKE) --no-print-directory lint && $(BIN)/pytest $(PYTEST_ARGS)'
 
 fuzz: install ## The schemathesis run of the test suite alone, with more cases per operation
 	scripts/with-services.sh env SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-200} \
 		$(BIN)/pytest -q -n 2 tests/api/test_schemathesis.py
 
-.PHONY: bwrap bwrap-optional chromium
+.PHONY: bwrap bwrap-optional chromium prometheus
 bwrap: ## Install bubblewrap, which confines the Code node's runs, when missing (apt-get as root)
 	@scripts/ensure-bwrap.sh
 bwrap-optional:
 	@scripts/ensure-bwrap.sh --optional
 chromium: ## Install Debian's chromium for the form pages' browser test when missing (apt-get as root)
 	@scripts/ensure-chromium.sh
+prometheus: ## Install Debian's prometheus for the /metrics scrape test when missing (apt-get as root)
+	@scripts/ensure-prometheus.sh
 
 services-shell: install ## A shell with throw-away PostgreSQL and Redis (DATABASE_URL, REDIS_URL set)
 	scripts/with-services.sh $${SHELL:-bash}

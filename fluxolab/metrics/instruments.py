@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from fluxolab.metrics import multiproc
 
@@ -34,6 +34,8 @@ RUN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 multiproc.ensure_folder()  # a first write must never fail for a folder nobody created yet
+# No ``*_created`` series beside every counter and histogram: twice the series, no use here.
+disable_created_metrics()
 
 HTTP_REQUESTS = Counter(
     "fluxolab_http_requests",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -161,7 +162,7 @@ def test_a_broker_that_does_not_answer_is_reported_not_fatal(app: Flask) -> None
     assert "fluxolab_queue_depth{" not in text
 
 
-def test_the_filesystem_broker_is_counted_by_its_message_files(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_filesystem_broker_is_counted_by_its_message_files(app: Flask, tmp_path: Path) -> None:
     folder = tmp_path / "broker"
     options = {
         "data_folder_in": str(folder),
