@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
@@ -121,18 +122,38 @@ SANDBOX_REFUSALS = Counter(
 )
 
 
+# (route, method, status) -> its counter and histogram children: ``labels()`` validates and
+# locks on every call, a dict lookup does not (the keys are bounded: rules x methods x codes).
+_http_children: dict[tuple[str | None, str, int], tuple[Any, Any]] = {}
+_ack_children: dict[int, tuple[Any, Any]] = {}
+
+
 def http_request(route: str | None, method: str, status: int, seconds: float) -> None:
     """Count one answered request and observe its latency (``route``: the URL rule)."""
-    label = route or UNMATCHED
-    verb = method if method in METHODS else "OTHER"
-    HTTP_REQUESTS.labels(label, verb, str(status)).inc()
-    HTTP_DURATION.labels(label, verb).observe(seconds)
+    children = _http_children.get((route, method, status))
+    if children is None:
+        label = route or UNMATCHED
+        verb = method if method in METHODS else "OTHER"
+        children = (
+            HTTP_REQUESTS.labels(label, verb, str(status)),
+            HTTP_DURATION.labels(label, verb),
+        )
+        if verb != "OTHER":  # arbitrary method names are not kept as keys
+            _http_children[(route, method, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def webhook_ack(status: int, seconds: float) -> None:
     """Count one answered webhook call and observe how long its caller waited."""
-    WEBHOOK_ACKS.labels(str(status)).inc()
-    WEBHOOK_ACK_DURATION.labels(str(status)).observe(seconds)
+    children = _ack_children.get(status)
+    if children is None:
+        children = _ack_children[status] = (
+            WEBHOOK_ACKS.labels(str(status)),
+            WEBHOOK_ACK_DURATION.labels(str(status)),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def execution_started(mode: str, queue_wait_seconds: float) -> None:

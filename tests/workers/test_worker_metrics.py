@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from tests.engine.fakes import free_port
+from tests.factories import make_account
 from tests.metrics.scrape import value
 from tests.workers.conftest import WorkerProcess, wait_for_status
 from tests.workers.test_execution_worker import create_workflow, run
@@ -102,3 +103,29 @@ def test_a_failed_run_is_counted_by_its_status(
     text = scrape(port, worker)
     assert value(text, "fluxolab_executions_finished_total", status="failed", mode="manual") == 1
     assert value(text, "fluxolab_executions_finished_total", status="succeeded") == 0
+
+
+def test_a_node_test_is_counted_by_the_worker_that_ran_it(
+    app: Flask,
+    start_worker: Callable[..., WorkerProcess],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "NODE_TEST_WAIT_SECONDS", 20)
+    port = free_port()
+    worker = start_worker(
+        pool="solo",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        WORKER_METRICS_PORT=str(port),
+    )
+    with app.app_context():
+        account = make_account()
+    body = {"nodeType": "set", "config": {"fields": [{"name": "b", "value": "1"}]}}
+    response = app.test_client().post(
+        "/api/workflows/nodes/test", json=body, headers=account.headers
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "succeeded"
+    text = scrape(port, worker)
+    assert value(text, "fluxolab_node_tests_total", status="succeeded") == 1
+    assert value(text, "fluxolab_node_test_duration_seconds_count", status="succeeded") == 1
