@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from fluxolab.forms.routes import blp as forms_blp
     from fluxolab.forms.routes import pages as form_pages_blp
     from fluxolab.health.routes import blp as health_blp
+    from fluxolab.metrics import routes as metrics
     from fluxolab.nodes.routes import blp as nodes_blp
     from fluxolab.nodes.testing_routes import blp as node_tests_blp
     from fluxolab.settings.routes import blp as settings_blp
@@ -170,5 +171,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs_assets_blp)
     api.register_blueprint(forms_blp)
     app.register_blueprint(form_pages_blp)
+    metrics.install(app)  # GET /metrics and the per-request metrics
     frontend.install(app)  # last: its catch-all route yields to every other rule
     register_commands(app)

@@ -86,16 +86,32 @@ def load_or_create_local_secrets(folder: Path) -> dict[str, str]:
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
         data: dict[str, str] = json.loads(path.read_text())
-        return data
+        return _add_missing_local_secrets(path, data)
     folder.mkdir(parents=True, exist_ok=True)
     data = {
         "JWT_SECRET_KEY": secrets.token_urlsafe(48),
         "CREDENTIALS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "FLOWER_BASIC_AUTH": f"admin:{secrets.token_urlsafe(12)}",
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
     }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
+    return data
+
+
+def _add_missing_local_secrets(path: Path, data: dict[str, str]) -> dict[str, str]:
+    """Add the secrets a newer version generates to a ``secrets.json`` written before them."""
+    missing = {"METRICS_TOKEN": secrets.token_urlsafe(32)}
+    added = {name: value for name, value in missing.items() if not data.get(name)}
+    if not added:
+        return data
+    data = {**data, **added}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(temporary, path)
     return data
 
 
@@ -203,6 +219,7 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_CA_FILE": env_str("SMTP_CA_FILE"),
         "FRONTEND_LOGIN_URL": env_str("FRONTEND_LOGIN_URL", "/login"),
         "FLOWER_BASIC_AUTH": env_str("FLOWER_BASIC_AUTH") or local.get("FLOWER_BASIC_AUTH", ""),
+        **metrics_settings(mode, local),
         "API_TITLE": "FluxoLab API",
         "API_VERSION": "1.0",
         "OPENAPI_VERSION": "3.0.3",
@@ -271,6 +288,21 @@ def webhook_settings() -> dict[str, Any]:
         "WEBHOOK_SIGNATURE_TOLERANCE_SECONDS": env_int("WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", 300),
         # characters of a call's body kept in its log row
         "WEBHOOK_LOG_BODY_CHARS": env_int("WEBHOOK_LOG_BODY_CHARS", 8192),
+    }
+
+
+def metrics_settings(mode: str, local: dict[str, str]) -> dict[str, Any]:
+    """``GET /metrics`` (off without a token) and the Celery workers' own metrics port."""
+    token = env_str("METRICS_TOKEN") or local.get("METRICS_TOKEN", "")
+    if token and mode not in {"standalone", "test"} and len(token) < MIN_SECRET_LENGTH:
+        raise RuntimeError(
+            f"METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters (or empty: no /metrics)"
+        )
+    return {
+        "METRICS_TOKEN": token,
+        # 0: the worker serves no metrics of its own (standalone: the api's /metrics sums it)
+        "WORKER_METRICS_PORT": env_int("WORKER_METRICS_PORT", 0),
+        "WORKER_METRICS_ADDRESS": env_str("WORKER_METRICS_ADDRESS", "127.0.0.1"),
     }
 
 

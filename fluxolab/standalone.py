@@ -27,6 +27,7 @@ import click
 
 import fluxolab
 from fluxolab.config import load_or_create_local_secrets
+from fluxolab.metrics import multiproc
 
 PROJECT_ROOT = Path(fluxolab.__file__).resolve().parents[1]
 TASK_QUEUES = ("executions", "node_tests", "maintenance")
@@ -45,6 +46,7 @@ class Child:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = field(default=None, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def exit_status(self) -> str | None:
         """How the leader ended ("code 1", "signal 9"), or None while it runs.
@@ -111,6 +113,7 @@ def prepare_environment(var_dir: Path) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for sub in ("broker/queue", "broker/processed", "broker/control", "outbox", "logs"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
+    multiproc.reset(metrics_folder(folder))  # the api's /metrics sums the api and the worker
     os.environ["FLUXOLAB_ENV"] = "standalone"
     os.environ["FLUXOLAB_VAR_DIR"] = str(folder)
     defaults = {
@@ -128,6 +131,24 @@ def prepare_environment(var_dir: Path) -> Path:
     if os.environ["CELERY_BROKER_URL"].startswith("filesystem"):
         forget_broadcast_queues(folder / "broker")
     return folder
+
+
+def metrics_folder(folder: Path) -> Path:
+    """The multiprocess metrics folder the api and the worker share (``var/metrics``)."""
+    return folder / "metrics"
+
+
+def child_environment(name: str, folder: Path) -> dict[str, str]:
+    """The environment of one child: the api and the worker write metrics to one folder.
+
+    Beat and Flower get none (Flower keeps its own ``/metrics``), so one scrape of the api
+    reads the api's and the worker's processes, and only theirs.
+    """
+    own = {multiproc.ENV, "WORKER_METRICS_PORT"}  # the worker's port would count it twice
+    env = {key: value for key, value in os.environ.items() if key not in own}
+    if name in ("api", "worker"):
+        env[multiproc.ENV] = str(metrics_folder(folder))
+    return env
 
 
 def forget_broadcast_queues(broker: Path) -> None:
@@ -186,7 +207,10 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
         f"--conf={PROJECT_ROOT / 'workers' / 'flowerconfig.py'}",
     ]  # fmt: skip
     commands = {"api": api, "worker": worker, "beat": beat, "flower": flower}
-    return [Child(name, argv, logs / f"{name}.log") for name, argv in commands.items()]
+    return [
+        Child(name, argv, logs / f"{name}.log", env=child_environment(name, folder))
+        for name, argv in commands.items()
+    ]
 
 
 def _start_all(children: list[Child]) -> None:
@@ -197,6 +221,7 @@ def _start_all(children: list[Child]) -> None:
         child.proc = subprocess.Popen(
             child.argv,
             cwd=PROJECT_ROOT,
+            env=child.env or None,
             stdin=subprocess.DEVNULL,
             stdout=child.log,
             stderr=subprocess.STDOUT,
@@ -335,6 +360,7 @@ def _print_banner(host: str, port: int, flower_port: int, folder: Path) -> None:
         f"  API            {api}/api\n"
         f"  Swagger UI     {api}/api/docs\n"
         f"  OpenAPI JSON   {api}/api/openapi.json\n"
+        f"  Metrics        {api}/metrics  (bearer: METRICS_TOKEN in {folder / 'secrets.json'})\n"
         f"  Flower         {_base_url(host, flower_port)}"
         f"  (login: FLOWER_BASIC_AUTH in {folder / 'secrets.json'})\n"
         f"  Data folder    {folder}  (database, broker, secrets.json, outbox)\n"

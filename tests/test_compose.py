@@ -12,10 +12,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {
     "postgres", "redis", "migrate", "api", "proxy", "worker", "worker-system", "beat", "flower",
+    "prometheus", "grafana",
 }  # fmt: skip
 APP_SERVICES = ("migrate", "api", "worker", "worker-system", "beat", "flower")
-LONG_RUNNING = ("postgres", "redis", "api", "proxy", "worker", "worker-system", "beat", "flower")
+LONG_RUNNING = (
+    "postgres", "redis", "api", "proxy", "worker", "worker-system", "beat", "flower",
+    "prometheus", "grafana",
+)  # fmt: skip
 WORKERS = ("worker", "worker-system")
+MONITORING = ("prometheus", "grafana")
 SECRETS = (
     "JWT_SECRET_KEY",
     "CREDENTIALS_ENCRYPTION_KEYS",
@@ -246,7 +251,7 @@ def nginx_directives() -> dict[str, list[str]]:
 
 def test_only_the_proxy_publishes_the_api_port() -> None:
     published = {name for name, spec in compose()["services"].items() if spec.get("ports")}
-    assert published == {"proxy", "flower"}
+    assert published == {"proxy", "flower", "grafana"}
     assert service("proxy")["ports"] == ["${FLUXOLAB_PORT:-8000}:8080"]
     assert nginx_directives()["listen"] == ["8080"]
 
@@ -279,3 +284,100 @@ def test_proxy_body_limit_matches_the_api_default() -> None:
 
     limit = build_config({"FLUXOLAB_ENV": "test"})["MAX_CONTENT_LENGTH"]
     assert nginx_directives()["client_max_body_size"] == [f"{limit // (1024 * 1024)}m"]
+
+
+def prometheus_config() -> dict[str, Any]:
+    """Return the parsed deploy/prometheus/prometheus.yml."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    return data
+
+
+def scrape_jobs() -> dict[str, dict[str, Any]]:
+    """The scrape jobs of the monitoring profile by the compose service they discover."""
+    jobs: dict[str, dict[str, Any]] = {}
+    for job in prometheus_config()["scrape_configs"]:
+        for discovery in job.get("dns_sd_configs", []):
+            for name in discovery["names"]:
+                jobs[name] = {**job, "port": discovery["port"]}
+    return jobs
+
+
+def test_monitoring_services_run_only_in_the_monitoring_profile() -> None:
+    profiled = {name for name, spec in compose()["services"].items() if spec.get("profiles")}
+    assert profiled == set(MONITORING)
+    assert all(service(name)["profiles"] == ["monitoring"] for name in MONITORING)
+
+
+@pytest.mark.parametrize("name", MONITORING)
+def test_monitoring_service_gets_no_app_secrets(name: str) -> None:
+    spec = service(name)
+    assert "env_file" not in spec
+    assert not set(spec.get("environment", {})) & {*SECRETS, "DATABASE_URL"}
+
+
+def test_monitoring_settings_are_not_required_by_the_default_profile() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in ("METRICS_TOKEN", "GRAFANA_ADMIN_PASSWORD"):
+        assert f"${{{name}:-}}" in text
+        assert f"${{{name}:?" not in text  # interpolation would fail without the profile
+
+
+def test_prometheus_scrapes_every_service_that_exposes_metrics() -> None:
+    exposing = {"api"} | {
+        name for name, spec in compose()["services"].items()
+        if "WORKER_METRICS_PORT" in spec.get("environment", {})
+    }  # fmt: skip
+    assert exposing == {"api", *WORKERS}
+    assert set(scrape_jobs()) == exposing
+
+
+def test_prometheus_scrapes_the_api_with_the_bearer_token_it_writes() -> None:
+    job = scrape_jobs()["api"]
+    assert (job["port"], job["metrics_path"]) == (8000, "/metrics")
+    assert job["authorization"]["type"] == "Bearer"
+    token_file = job["authorization"]["credentials_file"]
+    assert f"> {token_file} " in service("prometheus")["command"][0]
+    assert "prometheusdata:/prometheus" in service("prometheus")["volumes"]
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_each_worker_container_serves_its_metrics_port_to_the_compose_network(name: str) -> None:
+    env = service(name)["environment"]
+    assert scrape_jobs()[name]["port"] == int(env["WORKER_METRICS_PORT"])
+    assert env["WORKER_METRICS_ADDRESS"] == "0.0.0.0"
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert "ports" not in service(name)
+
+
+def test_the_api_sums_its_gunicorn_workers() -> None:
+    assert service("api")["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert service("api")["command"].endswith("--config python:fluxolab.gunicorn_config")
+    commands = [args for keyword, args in dockerfile_instructions() if keyword == "CMD"]
+    assert '"--config", "python:fluxolab.gunicorn_config"' in commands[-1]
+
+
+def test_monitoring_services_mount_the_repository_config() -> None:
+    mounts = {
+        "prometheus": {"./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"},
+        "grafana": {
+            "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
+            "./deploy/grafana/dashboards:/etc/grafana/dashboards:ro",
+        },
+    }
+    for name, expected in mounts.items():
+        volumes = set(service(name)["volumes"])
+        assert expected <= volumes, name
+        for mount in expected:
+            assert (ROOT / mount.split(":")[0]).exists(), mount
+
+
+def test_grafana_is_published_on_loopback_and_provisioned_with_the_prometheus_service() -> None:
+    assert service("grafana")["ports"] == ["127.0.0.1:${GRAFANA_PORT:-3000}:3000"]
+    provisioning = ROOT / "deploy/grafana/provisioning"
+    sources = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())
+    (source,) = sources["datasources"]
+    assert source["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load((provisioning / "dashboards/fluxolab.yml").read_text())
+    assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
+    dashboard = (ROOT / "deploy/grafana/dashboards/fluxolab.json").read_text()
+    assert f'"uid": "{source["uid"]}"' in dashboard

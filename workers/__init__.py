@@ -25,7 +25,9 @@ def _protect(**_: Any) -> None:
     protect_this_process()
 
 
-from workers import executions, mail, maintenance, nodes, schedules, stats  # noqa: E402  (task modules register)
+from workers import executions, mail, maintenance, metrics, nodes, schedules, stats  # noqa: E402  (task modules register)
+
+metrics.connect(flask_app)
 
 settle()
 
@@ -36,6 +38,7 @@ __all__ = [
     "flask_app",
     "mail",
     "maintenance",
+    "metrics",
     "nodes",
     "schedules",
     "stats",

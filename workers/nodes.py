@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
+from fluxolab.metrics import instruments
 from fluxolab.nodes import testing
 from workers.executions import time_limits
 
@@ -29,6 +31,7 @@ def test(self: Task, test_id: str) -> str:
     """
     node_test_id = uuid.UUID(test_id)
     limit = float(current_app.config["NODE_TEST_TIMEOUT_SECONDS"])
+    started = time.perf_counter()
     soft = limit + SOFT_GRACE_S
     with time_limits(soft, soft + HARD_GRACE_S, in_every_pool=True) as soft_limit:
         try:
@@ -42,5 +45,6 @@ def test(self: Task, test_id: str) -> str:
             log.exception("node test %s failed inside the worker", test_id)
             testing.fail_running(node_test_id, "Erro interno do worker ao testar o no.", "internal")
             outcome = "failed"
+    instruments.node_test_finished(outcome, time.perf_counter() - started)
     log.info("node test %s: %s", test_id, outcome)
     return outcome

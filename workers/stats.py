@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
+from fluxolab.metrics import instruments
 from fluxolab.stats import hours, rollup
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 @shared_task(name="stats.rollup")
 def rollup_execution_stats() -> dict[str, int]:
     """Roll every missed day (bounded) and every day not sealed yet, for every time zone."""
-    report = asdict(rollup.catch_up())
+    with instruments.rollup_timer():
+        report = asdict(rollup.catch_up())
     if report["days"]:
         log.info("execution stats rolled: %s", report)
     return report

@@ -13,7 +13,6 @@ from flask.cli import with_appcontext
 @with_appcontext
 def purge_auth() -> None:
     """Delete expired password-reset requests and spent sessions now."""
-    from fluxolab.audit import service as audit
     from fluxolab.auth.purge import purge_auth_records
 
     click.echo(purge_auth_records())
@@ -108,7 +107,8 @@ def prune() -> None:
     (only days the stats rollup has sealed), webhook and form call logs past
     WEBHOOK_LOG_RETENTION_DAYS, expired node tests (and tests no worker finished), schedule
     fire records past EXECUTION_RETENTION_DAYS, expired reset requests, refresh tokens and
-    ended sessions, audit entries past AUDIT_RETENTION_DAYS. The same jobs beat runs hourly; safe to run while it does.
+    ended sessions, audit entries past AUDIT_RETENTION_DAYS. The same jobs beat runs hourly;
+    safe to run while it does.
     """
     steps = _retention_steps()
     results: list[tuple[str, dict[str, int]]] = []

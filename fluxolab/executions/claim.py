@@ -44,6 +44,7 @@ from sqlalchemy import (
 from fluxolab import dispatch
 from fluxolab.errorflows import service as errorflows
 from fluxolab.extensions import db
+from fluxolab.metrics import instruments
 from fluxolab.models import Execution, Plan, Workflow, Workspace, utcnow
 
 DEFAULT_CONCURRENCY = 5
@@ -204,6 +205,7 @@ def _take_statement(*conditions: ColumnElement[bool]) -> Update:
             _E.c.started_at,
             _E.c.claim_token,
             _E.c.depth,
+            _E.c.created_at,
             _WORKFLOW_NAME,
         )
     )
@@ -225,6 +227,7 @@ _INSPECT = select(
     _RUNNING.label("running"),
     _CONCURRENCY.label("concurrency"),
     _OLDER_DEFERRED.label("older_deferred"),
+    _E.c.mode,
 ).where(_E.c.id == _ID)
 
 
@@ -253,7 +256,7 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     if row is None:
         return _not_taken(params)
     db.session.commit()
-    return _claimed(execution_id, row)
+    return _claimed(execution_id, row, now)
 
 
 def claim_inline(execution_id: uuid.UUID) -> Claim | None:
@@ -266,7 +269,7 @@ def claim_inline(execution_id: uuid.UUID) -> Claim | None:
     params = {"execution_id": execution_id, "now": now, "lease": now + lease_length()}
     row = db.session.connection().execute(_TAKE, params).first()
     db.session.commit()
-    return None if row is None else _claimed(execution_id, row)
+    return None if row is None else _claimed(execution_id, row, now)
 
 
 def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
@@ -281,14 +284,14 @@ def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
         db.session.rollback()
         return Held((state.lease_expires_at - now).total_seconds() + 1)
     if state.cancel_requested:
-        _end(execution_id, "canceled", {"message": "Execucao cancelada."})
+        _end(execution_id, "canceled", {"message": "Execucao cancelada."}, state.mode)
         return None
     if state.deliveries >= params["max_deliveries"]:
         message = (
             f"A execucao falhou apos {state.deliveries} tentativas de entrega "
             "(o worker parou durante cada uma)."
         )
-        _end(execution_id, "failed", {"message": message, "type": "poison"})
+        _end(execution_id, "failed", {"message": message, "type": "poison"}, state.mode)
         return None
     if state.status == "queued" and (state.running >= state.concurrency or state.older_deferred):
         set_values(_BY_ID, {"deferred_at": now}, {"execution_id": execution_id})
@@ -296,10 +299,10 @@ def _not_taken(params: Mapping[str, Any]) -> Claim | Held | None:
         return None
     row = connection.execute(_TAKE, params).first()  # a slot was freed in between
     db.session.commit()
-    return None if row is None else _claimed(execution_id, row)
+    return None if row is None else _claimed(execution_id, row, now)
 
 
-def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
+def _claimed(execution_id: uuid.UUID, row: Row[Any], now: datetime) -> Claim:
     snapshot = ClaimedExecution(
         id=execution_id,
         workspace_id=row.workspace_id,
@@ -313,10 +316,12 @@ def _claimed(execution_id: uuid.UUID, row: Row[Any]) -> Claim:
         token=row.claim_token,
         depth=row.depth,
     )
+    if row.started_at == now:  # its first start (a resume or redelivery keeps started_at)
+        instruments.execution_started(row.mode, (now - row.created_at).total_seconds())
     return Claim(snapshot, row[-1])
 
 
-def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
+def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any], mode: str) -> None:
     workspace_id = set_values(
         _UNFINISHED_BY_ID,
         {"status": status, "finished_at": utcnow(), "lease_expires_at": None, "error": error},
@@ -325,6 +330,7 @@ def _end(execution_id: uuid.UUID, status: str, error: dict[str, Any]) -> None:
     )
     db.session.commit()
     if workspace_id is not None:
+        instruments.execution_finished(mode, status, None)
         wake_deferred(workspace_id)
         if status == "failed":
             errorflows.start_after_end(execution_id)

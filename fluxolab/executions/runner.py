@@ -33,6 +33,7 @@ from fluxolab.executions.claim import (
 )
 from fluxolab.executions.services import record_usage, run_services
 from fluxolab.extensions import db
+from fluxolab.metrics import instruments
 from fluxolab.models import (
     Execution,
     ExecutionStep,
@@ -280,6 +281,10 @@ def _finish(
         return False
     waiting = deferred_runs(execution.workspace_id) if deferred else []
     db.session.commit()
+    if result.status != "waiting":
+        duration_ms = values["duration_ms"]
+        seconds = None if duration_ms is None else duration_ms / 1000
+        instruments.execution_finished(execution.mode, result.status, seconds)
     if execution.mode in ANSWERED_MODES and result.status != "waiting":
         completion.notify(completion.execution_key(execution.id))
     dispatch.send_runs([str(execution_id) for execution_id in waiting])
@@ -309,7 +314,7 @@ def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) 
     production run's error workflow is started.
     """
     db.session.rollback()
-    workspace_id = db.session.execute(
+    ended = db.session.execute(
         update(Execution)
         .where(Execution.id == execution_id, Execution.status == "running")
         .values(
@@ -319,10 +324,13 @@ def fail_running(execution_id: uuid.UUID, status: str, message: str, kind: str) 
             state=None,
             error={"message": message, "type": kind},
         )
-        .returning(Execution.workspace_id)
-    ).scalar_one_or_none()
+        .returning(Execution.workspace_id, Execution.mode, Execution.started_at)
+    ).first()
     db.session.commit()
-    if workspace_id is not None:
+    if ended is not None:
+        workspace_id, mode, started_at = ended
+        seconds = _duration_ms(started_at, utcnow())
+        instruments.execution_finished(mode, status, None if seconds is None else seconds / 1000)
         completion.notify(completion.execution_key(execution_id))
         wake_deferred(workspace_id)
         if status in errorflows.ERROR_STATUSES:

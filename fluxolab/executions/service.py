@@ -18,6 +18,7 @@ from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.executions import inserts
 from fluxolab.executions.inserts import USAGE_PERIOD, WORKSPACE_ID
 from fluxolab.extensions import db
+from fluxolab.metrics import instruments
 from fluxolab.models import (
     FINISHED_STATUSES,
     Execution,
@@ -323,6 +324,8 @@ def cancel(workspace_id: uuid.UUID, execution_id: uuid.UUID) -> Execution:
             db.session.rollback()
             raise Conflict(f"A execucao ja terminou ({execution.status}).")
     db.session.commit()
+    if stopped.rowcount == 1:  # type: ignore[attr-defined]
+        instruments.execution_finished(execution.mode, "canceled", None)
     db.session.refresh(execution)
     return execution
 

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, delete, func, or_, select, update
 from fluxolab import dispatch
 from fluxolab.executions.service import queue_resume
 from fluxolab.extensions import db
+from fluxolab.metrics import instruments
 from fluxolab.models import FINISHED_STATUSES, Execution, utcnow
 from fluxolab.stats import rollup
 
@@ -61,7 +62,9 @@ def republish_stale() -> int:
     if ids:
         db.session.execute(update(Execution).where(Execution.id.in_(ids)).values(queued_at=now))
     db.session.commit()
-    return len(ids) if dispatch.send_runs([str(execution_id) for execution_id in ids]) else 0
+    republished = len(ids) if dispatch.send_runs([str(execution_id) for execution_id in ids]) else 0
+    instruments.sweeper_republished(republished)
+    return republished
 
 
 def resume_due_waits() -> int:

@@ -22,3 +22,7 @@ class SandboxError(Exception):
 
     def __repr__(self) -> str:
         return f"SandboxError({self.message!r}, kind={self.kind!r})"
+
+
+class SandboxRefused(SandboxError):
+    """Bubblewrap cannot confine runs on this host and isolation is required: nothing ran."""

@@ -18,9 +18,11 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from fluxolab.metrics import instruments
+
 from . import bwrap, child
 from .channels import exchange
-from .errors import SandboxError
+from .errors import SandboxError, SandboxRefused
 from .limits import SandboxLimits
 from .outcome import ChildExit, Run, SandboxResult, interpret
 
@@ -106,7 +108,7 @@ def _started(
         yield _popen(bwrap.command(limits, program), "/", env), True
         return
     if limits.require_isolation:
-        raise SandboxError(refusal, "internal")
+        raise SandboxRefused(refusal, "internal")
     _warn_uncontained(refusal)
     with _workdir() as workdir:
         argv = [sys.executable, "-I", "-S", "-B", child.__file__, json.dumps(config)]
@@ -176,7 +178,26 @@ def run_python(
 
     Returns the normalised items and captured prints; raises SandboxError (see its ``kind``)
     for every failure of the code or of the sandbox. The calling process is never affected.
+    Each run is counted by outcome (``fluxolab_sandbox_runs_total``), refusals apart.
     """
+    try:
+        result = _run_python(code, items, limits, extra_env)
+    except SandboxRefused:
+        instruments.sandbox_refused("isolation_unavailable")
+        raise
+    except SandboxError as exc:
+        instruments.sandbox_run(exc.kind)
+        raise
+    instruments.sandbox_run("ok")
+    return result
+
+
+def _run_python(
+    code: str,
+    items: list[dict[str, Any]],
+    limits: SandboxLimits,
+    extra_env: Mapping[str, str] | None,
+) -> SandboxResult:
     payload = _encode_input(code, items)
     refusal = bwrap.unavailable_reason()  # probed once per process, before the clock starts
     started = time.monotonic()
