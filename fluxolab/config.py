@@ -149,6 +149,35 @@ def _database_url(mode: str, folder: Path) -> str:
     return url or f"sqlite:///{folder / 'fluxolab.db'}"
 
 
+# The PostgreSQL drivers FluxoLab runs on, both installed; the URL's scheme picks one
+# (``postgresql+psycopg2://`` or ``postgresql+psycopg://``). A scheme without a driver
+# (``postgresql://``, ``postgres://``) gets the default, the faster one on bench/ (see the
+# README's "PostgreSQL driver").
+POSTGRES_DRIVERS = ("psycopg", "psycopg2")
+DEFAULT_POSTGRES_DRIVER = "psycopg"
+
+
+def with_postgres_driver(url: str) -> str:
+    """Return ``url`` with its PostgreSQL driver spelled out; other databases unchanged.
+
+    Refuses a PostgreSQL driver other than ``POSTGRES_DRIVERS``: at startup, not at the
+    first query.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    dialect, _, driver = scheme.partition("+")
+    if dialect not in {"postgresql", "postgres"}:
+        return url
+    driver = driver or DEFAULT_POSTGRES_DRIVER
+    if driver not in POSTGRES_DRIVERS:
+        raise RuntimeError(
+            f"DATABASE_URL: PostgreSQL driver {driver!r} is not supported; "
+            "use postgresql+psycopg:// or postgresql+psycopg2://"
+        )
+    return f"postgresql+{driver}://{rest}"
+
+
 def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the Flask config mapping from the environment plus ``overrides``."""
     overrides = overrides or {}
@@ -233,6 +262,8 @@ def build_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config.update(webhook_settings())
     config.update(schedule_settings())
     config.update(overrides)
+    if isinstance(config["SQLALCHEMY_DATABASE_URI"], str):
+        config["SQLALCHEMY_DATABASE_URI"] = with_postgres_driver(config["SQLALCHEMY_DATABASE_URI"])
     _check_fernet_keys(str(config["CREDENTIALS_ENCRYPTION_KEYS"]))
     return config
 

@@ -6,6 +6,10 @@ set -euo pipefail
 
 die() { echo "with-services: $*" >&2; exit 2; }
 
+# DATABASE_DRIVER=psycopg2 runs the command on the other PostgreSQL driver (README: "PostgreSQL driver").
+DATABASE_DRIVER=${DATABASE_DRIVER:-psycopg}
+case $DATABASE_DRIVER in psycopg|psycopg2) ;; *) die "DATABASE_DRIVER must be psycopg or psycopg2" ;; esac
+
 find_pg_bin() {
   local name=$1 candidate
   for candidate in "$(command -v "$name" 2>/dev/null || true)" /usr/lib/postgresql/*/bin/"$name"; do
@@ -53,8 +57,8 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --d
   --pidfile "$WORK/redis.pid" --daemonize yes --logfile "$WORK/redis.log" >/dev/null
 for _ in $(seq 50); do [ -f "$WORK/redis.pid" ] && break; sleep 0.1; done
 
-export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
+export DATABASE_URL="postgresql+$DATABASE_DRIVER://postgres@127.0.0.1:$PG_PORT/postgres"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export FLUXOLAB_SERVICES_DIR="$WORK"
-echo "with-services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT" >&2
+echo "with-services: PostgreSQL on 127.0.0.1:$PG_PORT ($DATABASE_DRIVER), Redis on 127.0.0.1:$REDIS_PORT" >&2
 "$@"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from fluxolab.config import build_config, load_or_create_local_secrets
+from fluxolab.config import DEFAULT_POSTGRES_DRIVER, build_config, load_or_create_local_secrets
 
 GOOD = {
     "JWT_SECRET_KEY": "k" * 48,
@@ -27,6 +27,29 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_production_starts_with_strong_settings(production: pytest.MonkeyPatch) -> None:
     config = build_config()
     assert config["SQLALCHEMY_DATABASE_URI"] == GOOD["DATABASE_URL"]
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql+psycopg2://u:p@db/fluxolab", "postgresql+psycopg2://u:p@db/fluxolab"),
+        ("postgresql+psycopg://u:p@db/fluxolab", "postgresql+psycopg://u:p@db/fluxolab"),
+        ("postgresql://u:p@db/fluxolab", f"postgresql+{DEFAULT_POSTGRES_DRIVER}://u:p@db/fluxolab"),
+        ("postgres://u:p@db/fluxolab", f"postgresql+{DEFAULT_POSTGRES_DRIVER}://u:p@db/fluxolab"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_picks_the_postgres_driver(
+    production: pytest.MonkeyPatch, given: str, used: str
+) -> None:
+    production.setenv("DATABASE_URL", given)
+    assert build_config()["SQLALCHEMY_DATABASE_URI"] == used
+
+
+def test_unsupported_postgres_driver_refuses_to_start(production: pytest.MonkeyPatch) -> None:
+    production.setenv("DATABASE_URL", "postgresql+asyncpg://u:p@db/fluxolab")
+    with pytest.raises(RuntimeError, match="asyncpg"):
+        build_config()
 
 
 @pytest.mark.parametrize("mode", ["production", "development"])
