@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from kombu import serialization
 
-from fluxolab import broker
+from fluxolab import broker, requestid
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,14 @@ def _message(celery: Any, channel: Any, name: str, run_id: str) -> dict[str, Any
         ignore_result=None,  # as send_task: the task's own setting decides
     )
     content_type, encoding, body = serialization.dumps(task.body, "json")
+    headers = {**task.headers, **requestid.publish_headers()}
     properties = {
         **task.properties,
         "reply_to": celery.thread_oid,
         "delivery_mode": 2,  # persistent, as kombu's producer sets it
         "delivery_info": {},
     }
-    return dict(channel.prepare_message(body, 0, content_type, encoding, task.headers, properties))
+    return dict(channel.prepare_message(body, 0, content_type, encoding, headers, properties))
 
 
 def enqueue_maintenance(task_name: str) -> bool:
