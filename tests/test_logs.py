@@ -1,0 +1,193 @@
+"""The structured log lines: one per request, JSON or text, with the request's context."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import Client
+
+from fluxolab import logs
+from fluxolab.requestid import RequestIds
+from tests.api.test_executions import new_workflow
+from tests.factories import make_account
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+MANUAL = {"nodes": [{"id": "t", "type": "manual"}], "connections": []}
+
+
+@pytest.fixture()
+def capture() -> Iterator[Callable[[str], io.StringIO]]:
+    """Root handlers writing in a given format, as ``configure`` sets them up."""
+    added: list[logging.Handler] = []
+    root = logging.getLogger()
+    level = root.level
+
+    def add(fmt: str) -> io.StringIO:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logs.formatter(fmt))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        added.append(handler)
+        return stream
+
+    yield add
+    for handler in added:
+        root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def _access(lines: list[dict[str, Any]], request_id: str) -> dict[str, Any]:
+    found = [
+        line
+        for line in lines
+        if line["logger"] == "fluxolab.access" and line.get("request_id") == request_id
+    ]
+    assert len(found) == 1, lines
+    return found[0]
+
+
+def test_a_request_is_one_json_line_with_its_context(
+    client: FlaskClient, capture: Callable[[str], io.StringIO]
+) -> None:
+    account = make_account()
+    workflow_id = new_workflow(client, account, MANUAL)
+    stream = capture("json")
+    path = f"/api/workflows/{workflow_id}"
+    response = client.get(path, headers={**account.headers, "X-Request-Id": "line-1"})
+    assert response.status_code == 200
+
+    line = _access(_json_lines(stream), "line-1")
+    assert TIMESTAMP.fullmatch(line.pop("timestamp"))
+    duration = line.pop("duration_ms")
+    assert isinstance(duration, float) and 0 <= duration < 10_000
+    assert line == {
+        "level": "INFO",
+        "logger": "fluxolab.access",
+        "message": f"GET {path} 200",
+        "request_id": "line-1",
+        "workspace_id": str(account.workspace_id),
+        "user_id": str(account.user_id),
+        "method": "GET",
+        "route": "/api/workflows/<uuid:workflow_id>",
+        "path": path,
+        "status": 200,
+    }
+
+
+def test_every_record_of_a_request_carries_its_request_id(
+    capture: Callable[[str], io.StringIO],
+) -> None:
+    stream = capture("json")
+
+    def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        logging.getLogger("fluxolab.test").warning("inside %s", "the app")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("X-Request-Id", "forged")])
+        return [b"ok"]
+
+    answer = Client(RequestIds(inner)).get("/inner", headers={"X-Request-Id": "in-1"})
+    assert answer.headers.getlist("X-Request-Id") == ["in-1"]
+    lines = _json_lines(stream)
+    inside = [line for line in lines if line["logger"] == "fluxolab.test"]
+    assert inside and inside[0]["message"] == "inside the app"
+    assert inside[0]["request_id"] == "in-1" and inside[0]["level"] == "WARNING"
+    assert _access(lines, "in-1")["path"] == "/inner"
+    assert logs.current("request_id") is None  # the context ended with the request
+
+
+def test_unauthenticated_and_unknown_routes_have_no_user_nor_route(
+    client: FlaskClient, capture: Callable[[str], io.StringIO]
+) -> None:
+    stream = capture("json")
+    client.get("/api/nope", headers={"X-Request-Id": "nf-1"})
+    client.get("/api/workflows", headers={"X-Request-Id": "na-1"})
+    lines = _json_lines(stream)
+    missing = _access(lines, "nf-1")
+    assert missing["status"] == 404 and "route" not in missing and "user_id" not in missing
+    refused = _access(lines, "na-1")
+    assert refused["status"] == 401 and refused["route"] == "/api/workflows"
+    assert "user_id" not in refused and "workspace_id" not in refused
+
+
+def test_webhook_tokens_are_masked_in_the_access_line(
+    client: FlaskClient, capture: Callable[[str], io.StringIO]
+) -> None:
+    stream = capture("json")
+    token = "a" * 64
+    client.post(f"/api/webhooks/execute/{token}", json={}, headers={"X-Request-Id": "tok-1"})
+    line = _access(_json_lines(stream), "tok-1")
+    assert token not in stream.getvalue()
+    assert line["route"] == "/api/webhooks/execute/<string:token>"
+    assert line["path"].startswith("/api/webhooks/execute/") and line["status"] == 404
+
+
+def test_the_text_format_puts_the_context_after_the_message(
+    client: FlaskClient, capture: Callable[[str], io.StringIO]
+) -> None:
+    stream = capture("text")
+    client.get("/api/health", headers={"X-Request-Id": "txt-1"})
+    lines = [line for line in stream.getvalue().splitlines() if "request_id=txt-1" in line]
+    assert len(lines) == 1
+    pattern = (
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO fluxolab\.access: GET /api/health 200 "
+        r"\[request_id=txt-1 method=GET route=/api/health path=/api/health status=200 "
+        r"duration_ms=[0-9.]+\]"
+    )
+    assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+def test_records_outside_any_context_have_no_fields(capture: Callable[[str], io.StringIO]) -> None:
+    json_stream, text_stream = capture("json"), capture("text")
+    logging.getLogger("fluxolab.test").info("plain %d", 1)
+    entry = json.loads(json_stream.getvalue())
+    assert set(entry) == {"timestamp", "level", "logger", "message"}
+    assert text_stream.getvalue().endswith(" INFO fluxolab.test: plain 1\n")
+
+
+def test_extra_fields_and_exceptions_are_written(capture: Callable[[str], io.StringIO]) -> None:
+    stream = capture("json")
+    with logs.bound(request_id="ctx-1", status=1):
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("fluxolab.test").exception("failed", extra={"status": 2})
+    entry = json.loads(stream.getvalue())
+    assert (entry["request_id"], entry["status"]) == ("ctx-1", 2)
+    assert "ValueError: boom" in entry["exception"]
+    assert "\n" not in stream.getvalue().rstrip("\n")
+
+
+def test_configure_is_idempotent_and_refuses_an_unknown_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    level = root.level
+    try:
+        logs.configure("json", "WARNING")
+        logs.configure("text")
+        ours = [handler for handler in root.handlers if handler not in before]
+        assert len(ours) <= 1
+        mine = [h for h in root.handlers if type(h).__name__ == "_Handler"]
+        assert len(mine) == 1 and isinstance(mine[0].formatter, logs.TextFormatter)
+        monkeypatch.setenv("LOG_FORMAT", "json")
+        logs.configure()
+        assert isinstance(mine[0].formatter, logs.JsonFormatter)
+        monkeypatch.setenv("LOG_FORMAT", "xml")
+        with pytest.raises(ValueError, match="LOG_FORMAT"):
+            logs.configure()
+    finally:
+        monkeypatch.delenv("LOG_FORMAT")
+        logs.configure("text")
+        root.setLevel(level)
