@@ -49,6 +49,9 @@ FIELDS = (
     "delivery_count",
     "state",
 )
+# Libraries that write what passes through them: SQL parameters (user data) at INFO, HTTP
+# response headers (cookies) at DEBUG. Held at these levels unless set otherwise.
+QUIET = {"sqlalchemy.engine": logging.WARNING, "httpcore": logging.INFO, "hpack": logging.INFO}
 _EMPTY: Mapping[str, Any] = {}
 _context: ContextVar[Mapping[str, Any]] = ContextVar("fluxolab_log_context", default=_EMPTY)
 
@@ -186,6 +189,10 @@ def configure(fmt: str | None = None, level: str | int | None = None) -> None:
     for handler in ours:
         handler.setFormatter(chosen)
     root.setLevel(level or os.environ.get("LOG_LEVEL") or "INFO")
+    for name, floor in QUIET.items():
+        quiet = logging.getLogger(name)
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(floor)
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "adds_log_context", False):
         logging.setLogRecordFactory(_add_context(factory))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -191,3 +192,37 @@ def test_configure_is_idempotent_and_refuses_an_unknown_format(
         monkeypatch.delenv("LOG_FORMAT")
         logs.configure("text")
         root.setLevel(level)
+
+
+def test_credential_shaped_values_are_masked_in_every_record(
+    capture: Callable[[str], io.StringIO],
+) -> None:
+    stream = capture("json")
+    log = logging.getLogger("fluxolab.test")
+    bearer, basic = "tok-5f3c9d1e7b7a", base64.b64encode(b"ana:s3cret-pass").decode()
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl-_x"
+    key = "flx_" + "a1" * 24
+    log.warning("header %s", f"Bearer {bearer}")
+    log.warning("Authorization: Basic %s", basic)
+    log.warning("tokens %s and %s", jwt, key)
+    try:
+        raise RuntimeError(f"refused: authorization bearer {bearer}")
+    except RuntimeError:
+        log.exception("call failed")
+    log.warning("basic authentication is off")  # a word after the scheme is no secret
+    text = stream.getvalue()
+    for secret in (bearer, basic, jwt, key, "s3cret"):
+        assert secret not in text
+    messages = [entry["message"] for entry in _json_lines(stream)]
+    assert messages[:3] == [
+        "header Bearer ***",
+        "Authorization: Basic ***",
+        "tokens *** and flx_***",
+    ]
+    assert "authorization bearer ***" in text
+    assert messages[-1] == "basic authentication is off"
+
+
+def test_libraries_that_log_payloads_are_held_back() -> None:
+    assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("httpcore.http11").getEffectiveLevel() >= logging.INFO
