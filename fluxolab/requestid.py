@@ -103,6 +103,11 @@ class RequestIds:
             logs.unbind(token)
 
 
+def _forget_caller() -> None:
+    """Before the request: no caller yet (an app context a test keeps holds the last one)."""
+    g.pop("actor", None)
+
+
 def _note_request(_error: BaseException | None = None) -> None:
     """After the view: the route template and the authenticated caller, for the log line."""
     rule = request.url_rule
@@ -126,5 +131,6 @@ def install(app: Flask) -> None:
     from celery import signals
 
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(_forget_caller)
     app.teardown_request(_note_request)
     signals.before_task_publish.connect(_add_task_header, weak=False, dispatch_uid="request-id")

@@ -18,6 +18,7 @@ from fluxolab import logs
 from fluxolab.requestid import RequestIds
 from tests.api.test_executions import new_workflow
 from tests.factories import make_account
+from tests.webhooks.helpers import active_hook, hook_flow, url
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 MANUAL = {"nodes": [{"id": "t", "type": "manual"}], "connections": []}
@@ -131,6 +132,18 @@ def test_webhook_tokens_are_masked_in_the_access_line(
     assert token not in stream.getvalue()
     assert line["route"] == "/api/webhooks/execute/<string:token>"
     assert line["path"].startswith("/api/webhooks/execute/") and line["status"] == 404
+
+
+def test_a_webhook_call_line_names_the_workspace_of_its_trigger(
+    client: FlaskClient, capture: Callable[[str], io.StringIO]
+) -> None:
+    account = make_account()
+    _, token = active_hook(client, account, hook_flow())
+    stream = capture("json")
+    assert client.post(url(token), json={}, headers={"X-Request-Id": "wh-1"}).status_code == 202
+    line = _access(_json_lines(stream), "wh-1")
+    assert line["workspace_id"] == str(account.workspace_id) and "user_id" not in line
+    assert token not in stream.getvalue()
 
 
 def test_the_text_format_puts_the_context_after_the_message(
