@@ -68,6 +68,11 @@ def publish_headers() -> dict[str, str]:
     return {TASK_HEADER: value} if value else {}
 
 
+def _value(environ: dict[str, Any], key: str) -> str:
+    """A WSGI environ entry as a string ('' when absent)."""
+    return str(environ.get(key) or "")
+
+
 class RequestIds:
     """WSGI middleware: the request id, its response header and the access log line."""
 
@@ -76,10 +81,10 @@ class RequestIds:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request inside its log context; log it once the app has answered."""
-        request_id = accept(environ.get("HTTP_X_REQUEST_ID"))
+        request_id = accept(_value(environ, "HTTP_X_REQUEST_ID") or None)
         environ[ENVIRON_KEY] = request_id
-        method = str(environ.get("REQUEST_METHOD", ""))
-        path = mask_in_path(str(environ.get("PATH_INFO", "")))
+        method = _value(environ, "REQUEST_METHOD")
+        path = mask_in_path(_value(environ, "PATH_INFO"))
         token = logs.bind(request_id=request_id, method=method, path=path)
         started = time.perf_counter()
         statuses: list[int] = []
