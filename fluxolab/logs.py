@@ -135,8 +135,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+# the loggers whose text lines end with their fields (other lines keep their usual shape)
+TEXT_FIELDS_OF = ("fluxolab.access", "fluxolab.task")
+
+
 class TextFormatter(logging.Formatter):
-    """``<time> <LEVEL> <logger>: <message>`` followed by ``[field=value ...]`` of the context."""
+    """``<time> <LEVEL> <logger>: <message>``; the request and task lines add
+    ``[field=value ...]`` of their context."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -144,7 +149,7 @@ class TextFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         """The line, with the record's context fields after the message."""
         line = super().formatMessage(record)
-        fields = context_of(record)
+        fields = context_of(record) if record.name in TEXT_FIELDS_OF else None
         if not fields:
             return line
         return f"{line} [{' '.join(f'{key}={value}' for key, value in fields.items())}]"
@@ -177,18 +182,22 @@ def _add_context(previous: Any) -> Any:
 def configure(fmt: str | None = None, level: str | int | None = None) -> None:
     """Set up this process's logging (idempotent): root handler, format, level, context.
 
-    ``level`` defaults to ``LOG_LEVEL`` (else INFO). Handlers someone else put on the root
-    logger (pytest's) are kept; the one this installs writes to stderr.
+    Like ``logging.basicConfig``, the stderr handler and the level (``level``, else
+    ``LOG_LEVEL``, else INFO) are set on a root logger without handlers; a root someone else
+    configured (pytest) keeps its handlers and level unless ``level`` is given. The format
+    applies to the handler this installed, whenever called.
     """
     chosen = formatter(fmt)
     root = logging.getLogger()
     ours = [handler for handler in root.handlers if isinstance(handler, _Handler)]
-    if not ours:
+    fresh = not root.handlers  # as logging.basicConfig: a root nobody configured
+    if fresh:
         ours = [_Handler(sys.stderr)]
         root.addHandler(ours[0])
     for handler in ours:
         handler.setFormatter(chosen)
-    root.setLevel(level or os.environ.get("LOG_LEVEL") or "INFO")
+    if fresh or level is not None:
+        root.setLevel(level or os.environ.get("LOG_LEVEL") or "INFO")
     for name, floor in QUIET.items():
         quiet = logging.getLogger(name)
         if quiet.level == logging.NOTSET:

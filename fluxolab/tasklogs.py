@@ -65,7 +65,11 @@ def _ended(
 
 
 def annotate_claim(workspace_id: uuid.UUID, deliveries: int | None, request_id: str | None) -> None:
-    """What the claim of a run read: its workspace, delivery count and stored request id."""
+    """What the claim of a run read: its workspace, delivery count and stored request id.
+
+    Only inside a task (a run claimed in-process outside one leaves no context behind)."""
+    if logs.current("task_id") is None:
+        return
     logs.annotate(
         workspace_id=str(workspace_id),
         delivery_count=deliveries,

@@ -186,24 +186,38 @@ def test_configure_is_idempotent_and_refuses_an_unknown_format(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = logging.getLogger()
-    before = list(root.handlers)
-    level = root.level
+    before, level = list(root.handlers), root.level
+    root.handlers = []  # a process nobody configured yet (pytest's handlers are put back)
     try:
         logs.configure("json", "WARNING")
         logs.configure("text")
-        ours = [handler for handler in root.handlers if handler not in before]
-        assert len(ours) <= 1
-        mine = [h for h in root.handlers if type(h).__name__ == "_Handler"]
-        assert len(mine) == 1 and isinstance(mine[0].formatter, logs.TextFormatter)
+        assert len(root.handlers) == 1 and root.level == logging.WARNING
+        mine = root.handlers[0]
+        assert isinstance(mine.formatter, logs.TextFormatter)
         monkeypatch.setenv("LOG_FORMAT", "json")
         logs.configure()
-        assert isinstance(mine[0].formatter, logs.JsonFormatter)
+        assert root.handlers == [mine] and isinstance(mine.formatter, logs.JsonFormatter)
         monkeypatch.setenv("LOG_FORMAT", "xml")
         with pytest.raises(ValueError, match="LOG_FORMAT"):
             logs.configure()
     finally:
-        monkeypatch.delenv("LOG_FORMAT")
-        logs.configure("text")
+        root.handlers = before
+        root.setLevel(level)
+
+
+def test_a_root_configured_elsewhere_keeps_its_handlers_and_level() -> None:
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    other = logging.StreamHandler(io.StringIO())
+    root.handlers = [other]
+    root.setLevel(logging.DEBUG)
+    try:
+        logs.configure("json")
+        assert root.handlers == [other] and root.level == logging.DEBUG
+        logs.configure("json", "ERROR")  # Celery's setup_logging passes a level
+        assert root.level == logging.ERROR
+    finally:
+        root.handlers = before
         root.setLevel(level)
 
 

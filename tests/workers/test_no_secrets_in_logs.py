@@ -64,7 +64,7 @@ def api_logs() -> Iterator[io.StringIO]:
                     logger.removeHandler(handler)
 
 
-def _wait_for_code(app: Flask, address: str, timeout: float = 20) -> str:
+def _wait_for_code(app: Flask, address: str, timeout: float = 60) -> str:
     """The 6-digit code the worker's ``mail.send_reset_code`` wrote to the outbox."""
     deadline = time.monotonic() + timeout
     while not mails_to(app, address):
@@ -173,9 +173,9 @@ def test_no_planted_secret_reaches_any_log_line(
         client.get("/api/workflows", headers={"Authorization": f"Basic {basic}"})
         secrets.append(basic)
 
-    execution = wait_for_status(app, uuid.UUID(execution_id))
+    execution = wait_for_status(app, uuid.UUID(execution_id), timeout=60)
     assert execution.status == "succeeded", execution.error
-    line = task_line(worker, execution_id)
+    line = task_line(worker, execution_id, timeout=30)
     assert line["request_id"] == "canary-run"
 
     api_text, worker_text = api_logs.getvalue(), worker.log()
