@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +51,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = FluxoFlask(__name__)
     app.config.update(build_config(overrides))
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    from fluxolab import logmask
+    from fluxolab import logs, requestid
 
-    logmask.install()
+    logs.configure()  # LOG_FORMAT, LOG_LEVEL; masks trigger tokens (fluxolab.logmask)
+    requestid.install(app)
     from fluxolab.triggers import gate
 
     gate.install()

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from kombu import serialization
 
-from fluxolab import broker
+from fluxolab import broker, requestid
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +99,14 @@ def _message(celery: Any, channel: Any, name: str, run_id: str) -> dict[str, Any
         **_task_limits(celery, name),
     )
     content_type, encoding, body = serialization.dumps(task.body, "json")
+    headers = {**task.headers, **requestid.publish_headers()}
     properties = {
         **task.properties,
         "reply_to": celery.thread_oid,
         "delivery_mode": 2,  # persistent, as kombu's producer sets it
         "delivery_info": {},
     }
-    return dict(channel.prepare_message(body, 0, content_type, encoding, task.headers, properties))
+    return dict(channel.prepare_message(body, 0, content_type, encoding, headers, properties))
 
 
 def _task_limits(celery: Any, name: str) -> dict[str, Any]:

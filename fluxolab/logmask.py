@@ -12,20 +12,50 @@ segment of ``/api/webhooks/execute/<token>``, ``/api/forms/<token>`` and
 - gunicorn's access and error logs: :class:`GunicornLogger` (``--logger-class`` in the
   compose and Dockerfile commands);
 - nginx's access log: the ``masked`` log format of ``deploy/nginx/nginx.conf``.
+
+The same records also get credential-shaped values masked, should any code or library
+ever log one: the value after ``Bearer``/``Basic`` (an ``Authorization`` header), JSON Web
+Tokens (``eyJ...``, the access, refresh and reset tokens) and API keys (``flx_...``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fluxolab.triggers.tokens import mask_in_path
 
 _MARKERS = ("/api/webhooks/execute/", "/api/forms/", "/forms/")
+_SECRET_MARKERS = ("earer", "EARER", "asic", "ASIC", "eyJ", "flx_")
+_SECRETS = (
+    # a scheme and a value with a digit or a symbol ("basic authentication" is left alone)
+    (
+        re.compile(
+            r"\b(bearer|basic)(\s+)(?=[A-Za-z0-9._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{6,}",
+            re.IGNORECASE,
+        ),
+        r"\1\2***",
+    ),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), "***"),
+    (re.compile(r"\bflx_[A-Za-z0-9_-]{4,}"), "flx_***"),
+)
 
 
 def _may_hold_token(text: str) -> bool:
-    return any(marker in text for marker in _MARKERS)
+    return any(marker in text for marker in _MARKERS) or any(
+        marker in text for marker in _SECRET_MARKERS
+    )
+
+
+def mask_text(text: str) -> str:
+    """``text`` with trigger tokens and credential-shaped values masked."""
+    if any(marker in text for marker in _MARKERS):
+        text = mask_in_path(text)
+    if any(marker in text for marker in _SECRET_MARKERS):
+        for pattern, replacement in _SECRETS:
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def mask_record(record: logging.LogRecord) -> None:
@@ -40,16 +70,18 @@ def mask_record(record: logging.LogRecord) -> None:
     except Exception:  # a broken call is the handler's to report, never masking's
         message = str(record.msg)
     if _may_hold_token(message):
-        record.msg, record.args = mask_in_path(message), None
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
     if record.exc_info and not record.exc_text:
         # set only when it must change: otherwise a handler's own formatException applies
         text = logging.Formatter().formatException(record.exc_info)
         if _may_hold_token(text):
-            record.exc_text = mask_in_path(text)
+            record.exc_text = mask_text(text)
     elif record.exc_text and _may_hold_token(record.exc_text):
-        record.exc_text = mask_in_path(record.exc_text)
+        record.exc_text = mask_text(record.exc_text)
     if record.stack_info and _may_hold_token(record.stack_info):
-        record.stack_info = mask_in_path(record.stack_info)
+        record.stack_info = mask_text(record.stack_info)
 
 
 class MaskTokens(logging.Filter):

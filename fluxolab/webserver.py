@@ -26,6 +26,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
 from fluxolab.errors import error_body
+from fluxolab.requestid import HEADER, accept
 
 THREADS = 8
 # Open connections waitress keeps; past it new ones wait in the listen backlog. Far above
@@ -52,6 +53,7 @@ class JsonErrorTask(ErrorTask):
         body = json.dumps(error_body(message, code)).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
+        self.response_headers.append((HEADER, accept(self.request.headers.get("X_REQUEST_ID"))))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)

@@ -10,10 +10,11 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 
-from fluxolab import create_app, settle
+from fluxolab import create_app, settle, tasklogs
 from fluxolab.engine.sandbox import protect_this_process
 
 flask_app = create_app()
+tasklogs.install()  # one log line per task, with its ids (logging itself: fluxolab.logs)
 celery: Celery = flask_app.extensions["celery"]
 app = celery
 

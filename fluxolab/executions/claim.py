@@ -41,7 +41,7 @@ from sqlalchemy import (
     update,
 )
 
-from fluxolab import dispatch
+from fluxolab import dispatch, tasklogs
 from fluxolab.errorflows import service as errorflows
 from fluxolab.extensions import db
 from fluxolab.metrics import instruments
@@ -206,6 +206,8 @@ def _take_statement(*conditions: ColumnElement[bool]) -> Update:
             _E.c.claim_token,
             _E.c.depth,
             _E.c.created_at,
+            _E.c.deliveries,
+            _E.c.request_id,
             _WORKFLOW_NAME,
         )
     )
@@ -256,6 +258,7 @@ def claim(execution_id: uuid.UUID) -> Claim | Held | None:
     if row is None:
         return _not_taken(params)
     db.session.commit()
+    tasklogs.annotate_claim(row.workspace_id, row.deliveries, row.request_id)
     return _claimed(execution_id, row, now)
 
 

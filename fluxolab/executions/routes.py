@@ -53,7 +53,7 @@ LIST_FIELDS = (
     "parent_execution_id",
     "depth",
 )
-DETAIL_FIELDS = (*LIST_FIELDS, "input_items", "output_items", "response")
+DETAIL_FIELDS = (*LIST_FIELDS, "input_items", "output_items", "response", "request_id")
 
 
 def execution_view(

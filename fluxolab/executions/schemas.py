@@ -64,6 +64,11 @@ class ExecutionDetail(ExecutionOut):
     outputItems = fields.List(fields.Raw(), attribute="output_items", allow_none=True)
     response = fields.Dict(allow_none=True)
     steps = fields.List(fields.Nested(StepOut))
+    requestId = fields.String(
+        attribute="request_id",
+        allow_none=True,
+        metadata={"description": "X-Request-Id of the API request that started the run"},
+    )
 
 
 class ExecutionBody(Schema):

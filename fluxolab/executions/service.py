@@ -12,7 +12,7 @@ from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers, defer, make_transient_to_detached
 
-from fluxolab import dispatch
+from fluxolab import dispatch, requestid
 from fluxolab.common.pagination import Page, paginate
 from fluxolab.errors import Conflict, NotFound, ValidationFailed
 from fluxolab.executions import inserts
@@ -166,6 +166,7 @@ def create_execution(
         "deliveries": 0,
         "claim_token": 0,
         "cancel_requested": False,
+        "request_id": requestid.current(),
     }
     try:
         alone = inserts.transaction_of_its_own() if combined else None

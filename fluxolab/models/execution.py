@@ -88,6 +88,8 @@ class Execution(IdMixin, Base):
     finished_at: Mapped[datetime | None]
     duration_ms: Mapped[int | None]
     deferred_at: Mapped[datetime | None]
+    # the X-Request-Id of the API request that created the run (fluxolab.requestid)
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         Index("ix_executions_workspace_id_created_at", "workspace_id", "created_at", "id"),

@@ -15,6 +15,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fluxolab import logs
 from fluxolab.common.jsonbody import takes_raw_body
 from fluxolab.common.security import public
 from fluxolab.engine.nodes.triggers import HTTP_METHODS
@@ -104,6 +105,7 @@ def execute(token: str) -> Response:
     down.
     """
     trigger = intake.resolve(token, client_ip())
+    logs.annotate(workspace_id=str(trigger.workspace_id))  # for the request's log line
     return respond(intake.receive(trigger, _call(token, intake.max_body(trigger))))
 
 

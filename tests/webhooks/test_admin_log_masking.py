@@ -142,7 +142,11 @@ def test_access_logs_of_nginx_and_gunicorn_mask_the_token(
     referer_token = tokens.new_token()
     path = template.format(token=token)
     agent = f"masking-{uuid.uuid4().hex}"
-    headers = {"User-Agent": agent, "Referer": f"{front.url}/forms/{referer_token}"}
+    headers = {
+        "User-Agent": agent,
+        "Referer": f"{front.url}/forms/{referer_token}",
+        "X-Request-Id": agent,  # the api's own line (fluxolab.access) shows the request id
+    }
     httpx.post(f"{front.url}{path}", headers=headers, json={}, timeout=10)
     httpx.post(f"http://127.0.0.1:{front.api_port}{path}", headers=headers, json={}, timeout=10)
 
@@ -151,8 +155,9 @@ def test_access_logs_of_nginx_and_gunicorn_mask_the_token(
     assert token not in text and referer_token not in text
     masked_path = template.format(token=tokens.mask(token))
     nginx = [line for line in lines if " rt=" in line]
-    gunicorn = [line for line in lines if " rt=" not in line]
-    assert len(nginx) == 1 and len(gunicorn) == 2, lines  # one proxied, one direct
-    for line in lines:
-        assert f" {masked_path} HTTP/1.1" in line, line
-        assert f"/forms/{tokens.mask(referer_token)}" in line, line
+    api = [line for line in lines if " rt=" not in line]
+    assert len(nginx) == 1 and len(api) == 2, lines  # one proxied, one direct
+    assert f" {masked_path} HTTP/1.1" in nginx[0] and f"rid={agent}" in nginx[0], nginx
+    assert f"/forms/{tokens.mask(referer_token)}" in nginx[0], nginx
+    for line in api:  # the app's line: the path without its query string
+        assert f"fluxolab.access: POST {masked_path.split('?')[0]} " in line, line

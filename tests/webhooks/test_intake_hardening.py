@@ -127,7 +127,8 @@ def test_head_only_when_listed_and_no_automatic_options(client: FlaskClient, app
     assert client.head(url(token)).status_code == 405
     # OPTIONS says nothing about a token: the same answer for a live and an unknown one
     live, unknown = client.options(url(token)), client.options(url("u" * 43))
-    assert (live.status_code, dict(live.headers)) == (unknown.status_code, dict(unknown.headers))
+    same = [dict(r.headers) | {"X-Request-Id": "-"} for r in (live, unknown)]  # ids differ
+    assert (live.status_code, same[0]) == (unknown.status_code, same[1])
     assert client.get(url(token)).status_code == 202
 
 
