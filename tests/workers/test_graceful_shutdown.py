@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -45,7 +46,7 @@ def _exit_code(worker: WorkerProcess, timeout: float) -> int | None:
     assert worker.proc is not None
     try:
         return worker.proc.wait(timeout=timeout)
-    except Exception:  # noqa: BLE001  (still running: the caller asserts)
+    except subprocess.TimeoutExpired:  # still running: the caller asserts
         return None
 
 
