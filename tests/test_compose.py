@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from fluxolab.config import webhook_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {
     "postgres", "redis", "migrate", "api", "proxy", "worker", "worker-system", "beat", "flower",
@@ -279,3 +281,12 @@ def test_proxy_body_limit_matches_the_api_default() -> None:
 
     limit = build_config({"FLUXOLAB_ENV": "test"})["MAX_CONTENT_LENGTH"]
     assert nginx_directives()["client_max_body_size"] == [f"{limit // (1024 * 1024)}m"]
+
+
+def test_api_stop_lets_the_longest_request_wait_finish() -> None:
+    api = service("api")
+    match = re.search(r"--graceful-timeout (\d+)", api["command"])
+    assert match, "the api's gunicorn sets --graceful-timeout"
+    graceful = int(match.group(1))
+    assert graceful > webhook_settings()["WEBHOOK_WAIT_SECONDS"]
+    assert int(str(api["stop_grace_period"]).removesuffix("s")) > graceful
