@@ -37,4 +37,4 @@ USER fluxolab
 
 EXPOSE 8000 5555
 
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--limit-request-line", "8190", "--logger-class", "fluxolab.gunicorn_logger.MaskingLogger", "--config", "python:fluxolab.gunicorn_config"]
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--graceful-timeout", "40", "--limit-request-line", "8190", "--logger-class", "fluxolab.gunicorn_logger.MaskingLogger", "--config", "python:fluxolab.gunicorn_config"]

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint check services-shell lock clean bench bench-webhooks bench-dashboard fuzz
+.PHONY: run test install lint check services-shell lock clean bench bench-webhooks bench-dashboard bench-chaos fuzz
 
 $(STAMP): constraints.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || { PYTHON=$(PYTHON) scripts/ensure-tools.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -45,6 +45,9 @@ bench: install ## Run the benchmarks in bench/ (see bench/README.md)
 
 bench-webhooks: install ## The public webhook intake benchmark, with its baseline and the manual-run figure
 	scripts/with-services.sh $(BIN)/python bench/webhook_intake.py
+
+bench-chaos: install ## The chaos soak: webhooks at 100/s for 5 minutes while workers, the API, Redis and PostgreSQL fail (BENCH_ARGS for options)
+	scripts/with-services.sh $(BIN)/python bench/chaos.py $(BENCH_ARGS)
 
 bench-dashboard: install ## The dashboard reads over 10 M executions and the stats rollup (15-20 minutes; BENCH_ARGS for options)
 	scripts/with-services.sh $(BIN)/python bench/dashboard.py $(BENCH_ARGS)

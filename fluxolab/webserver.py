@@ -9,17 +9,25 @@ are refused with a 413 before they are read. Errors waitress answers itself (mal
 request, headers or body too large) use the API's JSON error envelope. Waitress writes no
 access log; its own log lines (``Exception while serving <path>``) go through the logging
 module, where ``create_app`` masks webhook and form tokens (``fluxolab.logmask``).
+
+SIGTERM or Ctrl-C stops it gracefully: the listening socket is closed at once (new
+connections are refused), every request already read is answered and its answer flushed,
+for up to ``GRACE_SECONDS``, then the process exits. Waitress's own stop would end its event
+loop at once and cancel the requests still waiting for a thread: their clients would get a
+closed connection instead of their answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import signal
-import sys
-from typing import Any, NoReturn
+import time
+from typing import Any
 
 import click
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
@@ -34,6 +42,9 @@ THREADS = 8
 CONNECTION_LIMIT = 1000
 # Descriptors beyond the connections: database, log, broker and temporary files.
 SPARE_FILES = 256
+# How long a stopping server lets the requests it has read finish (above the longest wait of
+# a request: WEBHOOK_WAIT_SECONDS, NODE_TEST_WAIT_SECONDS).
+GRACE_SECONDS = 40.0
 _ERRORS = {
     400: ("bad_request", "Requisicao invalida."),
     413: ("payload_too_large", "Corpo da requisicao grande demais."),
@@ -66,9 +77,43 @@ class JsonErrorChannel(HTTPChannel):
 
 
 class ApiServer(TcpWSGIServer):
-    """Waitress's TCP server with :class:`JsonErrorChannel` connections."""
+    """Waitress's TCP server with :class:`JsonErrorChannel` connections and a graceful stop."""
 
     channel_class = JsonErrorChannel
+    stopping = False
+
+    def stop(self) -> None:
+        """Ask the event loop to stop (safe in a signal handler: it only sets a flag)."""
+        self.stopping = True
+
+    def run(self) -> None:
+        """Serve until :meth:`stop` or Ctrl-C, then :meth:`drain`."""
+        with contextlib.suppress(KeyboardInterrupt):
+            while not self.stopping:
+                self._poll(self.adj.asyncore_loop_timeout)
+        self.drain(GRACE_SECONDS)
+
+    def drain(self, grace: float) -> None:
+        """Refuse new connections; answer what was read, for up to ``grace`` seconds."""
+        wasyncore.dispatcher.close(self)  # the listener only (the trigger wakes the loop)
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop now
+            while self.busy() and time.monotonic() < deadline:
+                self._poll(0.05)
+        self.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+
+    def busy(self) -> bool:
+        """Whether a connection has a request being read, waiting, running or unflushed."""
+        return any(
+            isinstance(channel, HTTPChannel)
+            and bool(channel.requests or channel.request is not None or channel.total_outbufs_len)
+            for channel in list(self._map.values())
+        )
+
+    def _poll(self, timeout: float) -> None:
+        self.asyncore.loop(
+            timeout=timeout, map=self._map, use_poll=self.adj.asyncore_use_poll, count=1
+        )
 
 
 def adjustments(host: str, port: int, config: dict[str, Any]) -> Adjustments:
@@ -102,11 +147,6 @@ def raise_open_file_limit(needed: int) -> int:
     return target
 
 
-def _exit_on_sigterm(_signum: int, _frame: Any) -> NoReturn:
-    """SIGTERM ends the event loop like Ctrl-C: waitress then lets running requests finish."""
-    sys.exit(0)
-
-
 def serve(host: str, port: int) -> None:
     """Build the app and serve it until SIGTERM or Ctrl-C."""
     from fluxolab import create_app, settle
@@ -118,7 +158,7 @@ def serve(host: str, port: int) -> None:
     if limit < CONNECTION_LIMIT + SPARE_FILES:
         settings.connection_limit = max(limit - SPARE_FILES, THREADS * 4)
     server = ApiServer(app, adj=settings)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.stop())
     click.echo(
         f"fluxolab api: serving on http://{host}:{port} (waitress, {THREADS} threads,"
         f" up to {settings.connection_limit} connections, {settings.channel_timeout} s"

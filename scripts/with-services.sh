@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run a command with throw-away PostgreSQL and Redis on loopback, torn down afterwards
-# (also on failure or Ctrl-C). Exports DATABASE_URL and REDIS_URL.
+# (also on failure or Ctrl-C). Exports DATABASE_URL and REDIS_URL, and FLUXOLAB_SERVICES_DIR,
+# FLUXOLAB_PG_CTL and FLUXOLAB_PG_USER for the benchmarks that restart them.
 #   scripts/with-services.sh pytest -x
 set -euo pipefail
 
@@ -53,12 +54,25 @@ trap 'exit 130' INT TERM
   -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
   >/dev/null || { cat "$WORK/pg.log" >&2; die "PostgreSQL did not start"; }
 
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
-  --pidfile "$WORK/redis.pid" --daemonize yes --logfile "$WORK/redis.log" >/dev/null
+# In a config file, so that a benchmark can restart Redis as it was (bench/chaos.py).
+cat >"$WORK/redis.conf" <<EOF
+port $REDIS_PORT
+bind 127.0.0.1
+save ""
+appendonly no
+dir $WORK
+pidfile $WORK/redis.pid
+daemonize yes
+logfile $WORK/redis.log
+EOF
+redis-server "$WORK/redis.conf" >/dev/null
 for _ in $(seq 50); do [ -f "$WORK/redis.pid" ] && break; sleep 0.1; done
 
 export DATABASE_URL="postgresql+$DATABASE_DRIVER://postgres@127.0.0.1:$PG_PORT/postgres"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export FLUXOLAB_SERVICES_DIR="$WORK"
+# How to restart them (bench/chaos.py): PostgreSQL's data is in $WORK/pg, Redis reads $WORK/redis.conf.
+export FLUXOLAB_PG_CTL="$PG_CTL"
+export FLUXOLAB_PG_USER="${as_pg[2]:-}"
 echo "with-services: PostgreSQL on 127.0.0.1:$PG_PORT ($DATABASE_DRIVER), Redis on 127.0.0.1:$REDIS_PORT" >&2
 "$@"

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from fluxolab.config import webhook_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {
     "postgres", "redis", "migrate", "api", "proxy", "worker", "worker-system", "beat", "flower",
@@ -381,3 +383,12 @@ def test_grafana_is_published_on_loopback_and_provisioned_with_the_prometheus_se
     assert providers["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
     dashboard = (ROOT / "deploy/grafana/dashboards/fluxolab.json").read_text()
     assert f'"uid": "{source["uid"]}"' in dashboard
+
+
+def test_api_stop_lets_the_longest_request_wait_finish() -> None:
+    api = service("api")
+    match = re.search(r"--graceful-timeout (\d+)", api["command"])
+    assert match, "the api's gunicorn sets --graceful-timeout"
+    graceful = int(match.group(1))
+    assert graceful > webhook_settings()["WEBHOOK_WAIT_SECONDS"]
+    assert int(str(api["stop_grace_period"]).removesuffix("s")) > graceful

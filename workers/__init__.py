@@ -12,7 +12,9 @@ from celery.signals import worker_init, worker_process_init
 
 from fluxolab import create_app, settle, tasklogs
 from fluxolab.engine.sandbox import protect_this_process
+from workers import solo
 
+solo.install()  # before the worker resolves --pool solo
 flask_app = create_app()
 tasklogs.install()  # one log line per task, with its ids (logging itself: fluxolab.logs)
 celery: Celery = flask_app.extensions["celery"]
