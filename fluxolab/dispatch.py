@@ -96,7 +96,6 @@ def _message(celery: Any, channel: Any, name: str, run_id: str) -> dict[str, Any
         argsrepr=repr(args),
         kwargsrepr="{}",
         ignore_result=None,  # as send_task: the task's own setting decides
-        **_task_limits(celery, name),
     )
     content_type, encoding, body = serialization.dumps(task.body, "json")
     headers = {**task.headers, **requestid.publish_headers()}
@@ -107,14 +106,6 @@ def _message(celery: Any, channel: Any, name: str, run_id: str) -> dict[str, Any
         "delivery_info": {},
     }
     return dict(channel.prepare_message(body, 0, content_type, encoding, headers, properties))
-
-
-def _task_limits(celery: Any, name: str) -> dict[str, Any]:
-    """The time limits ``send_task`` puts in the message: the task's own, when this process
-    has the task registered (a worker, beat's sweeper), none otherwise (the API)."""
-    registered = celery.tasks.get(name)
-    options = registered._get_exec_options() if registered is not None else {}
-    return {key: options[key] for key in ("time_limit", "soft_time_limit") if options.get(key)}
 
 
 def enqueue_maintenance(task_name: str) -> bool:

@@ -67,8 +67,12 @@ def unbind(token: Token[Mapping[str, Any]]) -> None:
 
 
 def annotate(**fields: Any) -> None:
-    """Add fields to the current context (``None`` values are left out)."""
+    """Add fields to the current context (``None`` values are left out); outside a context
+    (no request or task bound, e.g. a view called directly) nothing: the fields would stay
+    behind for whatever runs next on the thread."""
     current = _context.get()
+    if current is _EMPTY:
+        return
     _context.set({**current, **{key: value for key, value in fields.items() if value is not None}})
 
 

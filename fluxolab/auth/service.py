@@ -66,16 +66,7 @@ def register(
     _check_invite_code(access_token)
     user = _new_user(email, password, display_name, avatar_color)
     if invite_token:
-        invitation = workspaces.accept_invitation(user, invite_token)
-        user.default_workspace_id = invitation.workspace_id
-        audit.record(
-            "member.joined",
-            ("user", user.id),
-            None,
-            {"role": invitation.role},
-            user_id=user.id,
-            workspace_id=invitation.workspace_id,
-        )
+        user.default_workspace_id = workspaces.accept_invitation(user, invite_token).workspace_id
     else:
         workspaces.provision_workspace(user)
     _commit_new_user()

@@ -280,13 +280,6 @@ def accept_invitation(user_id: uuid.UUID, token: str) -> dict[str, Any]:
     invitation = workspaces.accept_invitation(user, token)
     if user.default_workspace_id is None:
         user.default_workspace_id = invitation.workspace_id
-    audit.record(
-        "member.joined",
-        ("user", user.id),
-        None,
-        {"role": invitation.role},
-        workspace_id=invitation.workspace_id,
-    )
     _commit_or_conflict("Este usuario ja e membro do workspace.", "already_member")
     return {"workspaceId": invitation.workspace_id, "role": invitation.role}
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from fluxolab import audit
 from fluxolab.errors import Conflict, Forbidden, NotFound, PlanLimitExceeded, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.models import (
@@ -106,7 +107,8 @@ def invitation_token_hash(token: str) -> str:
 
 
 def accept_invitation(user: User, token: str) -> WorkspaceInvitation:
-    """Join the workspace of the invitation whose mailed token ``token`` is, as its role.
+    """Join the workspace of the invitation whose mailed token ``token`` is, as its role
+    (recorded in the audit trail with the change).
 
     The token proves the e-mail; it must also be the user's. Raises ``NotFound`` for an
     unknown, expired, accepted or someone else's invitation (one answer for all).
@@ -131,6 +133,14 @@ def accept_invitation(user: User, token: str) -> WorkspaceInvitation:
     if already is None:
         add_member(invitation.workspace_id, user.id, invitation.role, invitation.invited_by)
     invitation.accepted_at = utcnow()
+    audit.record(
+        "member.joined",
+        ("user", user.id),
+        None,
+        {"role": invitation.role},
+        user_id=user.id,
+        workspace_id=invitation.workspace_id,
+    )
     return invitation
 
 
