@@ -219,12 +219,14 @@ def catch_up(now: datetime | None = None) -> RollReport:
     zones = timezones_in_use()
     rolled = 0
     for timezone in zones:
-        for day in days_to_roll(timezone, now):
-            roll_day(day, timezone, now)
+        days = days_to_roll(timezone, now)
+        for day in days:
+            roll_day(day, timezone, now)  # its hours too
             rolled += 1
-        # yesterday's and today's hours again: runs that finished after their hour was rolled
-        yesterday = now.astimezone(zone_of(timezone)).date() - timedelta(days=1)
-        hours.roll_span(timezone, day_window(yesterday, timezone)[0], now, now)
+        # today's hours again (and yesterday's unless just rolled): late finishers
+        today = now.astimezone(zone_of(timezone)).date()
+        first = today if today - timedelta(days=1) in days else today - timedelta(days=1)
+        hours.roll_span(timezone, day_window(first, timezone)[0], now, now)
         db.session.commit()
     return RollReport(days=rolled, timezones=len(zones))
 
