@@ -173,7 +173,8 @@ def test_no_planted_secret_reaches_any_log_line(
         client.get("/api/workflows", headers={"Authorization": f"Basic {basic}"})
         secrets.append(basic)
 
-    execution = wait_for_status(app, uuid.UUID(execution_id), timeout=60)
+        # The run calls the echo server: wait for it before the server closes.
+        execution = wait_for_status(app, uuid.UUID(execution_id), timeout=60)
     assert execution.status == "succeeded", execution.error
     line = task_line(worker, execution_id, timeout=30)
     assert line["request_id"] == "canary-run"
