@@ -52,6 +52,7 @@ from fluxolab.models import (
     Execution,
     ExecutionStat,
     ExecutionStatsDay,
+    ExecutionStatsHourFailure,
     Workspace,
 )
 from fluxolab.models.base import UTCDateTime
@@ -185,6 +186,25 @@ def live_failures(workspace_id: uuid.UUID, start: datetime, end: datetime) -> di
         .group_by(Execution.workflow_id)
     )
     return {workflow_id: int(count) for workflow_id, count in db.session.execute(stmt)}
+
+
+def hour_failures(
+    workspace_id: uuid.UUID, spans: Sequence[tuple[datetime, datetime]]
+) -> dict[uuid.UUID, int]:
+    """Failed or timed-out production runs per workflow in the rolled hours starting in
+    ``spans`` (ranges of ``pk_execution_stats_hour_failures``)."""
+    if not spans:
+        return {}
+    row = ExecutionStatsHourFailure
+    stmt = (
+        select(row.workflow_id, func.sum(row.failures))
+        .where(
+            row.workspace_id == workspace_id,
+            or_(*(and_(row.hour >= low, row.hour < high) for low, high in spans)),
+        )
+        .group_by(row.workflow_id)
+    )
+    return {workflow_id: int(count or 0) for workflow_id, count in db.session.execute(stmt)}
 
 
 def rolled_saved(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[date, float]:

@@ -10,8 +10,9 @@ end) and takes each stretch from the cheapest source that covers it exactly:
 3. else ``executions``, live: one indexed range query per stretch of adjacent live pieces.
 
 With the minute job running, that leaves about the last minute live. The failing workflows
-(``failures=True``) come from ``execution_stats`` for rolled whole days and from the failed
-runs of the rest (``ix_executions_failures``). Time saved is the rolled rows'
+(``failures_from``) come from ``execution_stats`` for rolled whole days, from
+``execution_stats_hour_failures`` for rolled hours, and from the failed runs of the live
+stretches (``ix_executions_failures``). Time saved is the rolled rows'
 ``time_saved_minutes`` (each workflow's minutes saved per run when it was rolled) plus, for
 live stretches, succeeded runs times the workflow's current setting.
 """
@@ -96,8 +97,7 @@ def tally(
     _add_days(workspace_id, plan, result)
     _add_live(workspace_id, plan, result)
     if failures_from is not None:
-        since = buckets[failures_from].start
-        _add_failures(workspace_id, since, limit, zone, set(days), result)
+        _add_failures(workspace_id, plan, failures_from, zone, result)
     return result
 
 
@@ -283,32 +283,29 @@ def _minutes_per_run(workflow_ids: set[uuid.UUID]) -> dict[uuid.UUID, float]:
 
 
 def _add_failures(
-    workspace_id: uuid.UUID,
-    start: datetime,
-    limit: datetime,
-    zone: ZoneInfo,
-    days: set[date],
-    result: Tally,
+    workspace_id: uuid.UUID, plan: _Plan, first: int, zone: ZoneInfo, result: Tally
 ) -> None:
-    """Failed runs per workflow: rolled whole days from ``execution_stats``, the rest from
-    the failed runs in ``executions``."""
-    rolled: list[date] = []
-    live: list[Span] = []
-    cursor = start
-    while cursor < limit:
-        whole = _whole_day(cursor, zone, days)
-        if whole is not None and whole[1] <= limit:
-            rolled.append(whole[0])
-            cursor = whole[1]
+    """Failed runs per workflow of the plan's stretches in buckets ``first`` and after: whole
+    rolled days from ``execution_stats``, rolled hours from ``execution_stats_hour_failures``,
+    live stretches from the failed runs in ``executions``."""
+    days = [day for index, day in plan.days if index >= first]
+    hours: list[Span] = []
+    for index, span in plan.hours:
+        if index < first:
             continue
-        end = min(local_midnight(cursor.astimezone(zone).date() + timedelta(1), zone), limit)
-        if live and live[-1][1] == cursor:
-            live[-1] = (live[-1][0], end)
+        day = span[0].astimezone(zone).date()
+        if span == (local_midnight(day, zone), local_midnight(day + timedelta(1), zone)):
+            days.append(day)
         else:
-            live.append((cursor, end))
-        cursor = end
-    for workflow_id, count in stats.rolled_failures(workspace_id, rolled).items():
-        result.failures[workflow_id] += count
-    for low, high in live:
-        for workflow_id, count in stats.live_failures(workspace_id, low, high).items():
+            hours.append(span)
+    counts = [
+        stats.rolled_failures(workspace_id, days),
+        stats.hour_failures(workspace_id, _ranges(hours)),
+        *(
+            stats.live_failures(workspace_id, low, high)
+            for low, high in _ranges([span for index, span in plan.live if index >= first])
+        ),
+    ]
+    for part in counts:
+        for workflow_id, count in part.items():
             result.failures[workflow_id] += count

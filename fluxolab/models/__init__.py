@@ -31,6 +31,7 @@ from fluxolab.models.stats import (
     ExecutionStat,
     ExecutionStatsDay,
     ExecutionStatsHour,
+    ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
 )
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
@@ -76,6 +77,7 @@ __all__ = [
     "ExecutionStat",
     "ExecutionStatsDay",
     "ExecutionStatsHour",
+    "ExecutionStatsHourFailure",
     "ExecutionStatsHourMark",
     "ExecutionStep",
     "NodeCategory",

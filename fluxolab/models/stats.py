@@ -11,6 +11,8 @@ rolled and whether the day is sealed (its rows are never lowered again).
 workflow or mode), and ``execution_stats_hour_marks`` which (time zone, hour) were rolled and
 up to which instant: the dashboard's totals, series and previous periods over any span are
 a few hundred of these rows, and the current hour is rolled every minute.
+``execution_stats_hour_failures`` counts the failed production runs per (workspace, hour,
+workflow) for the failing workflows of the last hours.
 """
 
 from __future__ import annotations
@@ -96,6 +98,23 @@ class ExecutionStatsHour(StatValues, Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     hour: Mapped[datetime] = mapped_column(primary_key=True)
+
+
+class ExecutionStatsHourFailure(Base):
+    """The failed or timed-out production runs of one workflow created in one local hour (only
+    pairs with at least one): the failing workflows of stretches shorter than a rolled day."""
+
+    __tablename__ = "execution_stats_hour_failures"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    failures: Mapped[int]
+    rolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExecutionStatsHourMark(Base):

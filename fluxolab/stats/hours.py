@@ -18,25 +18,25 @@ Who rolls what:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Double, case, delete, func, literal, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import CTE, Double, case, delete, func, literal, select
 
 from fluxolab.dashboard.periods import hour_starts, next_hour, zone_of
-from fluxolab.dashboard.stats import SUCCEEDED, in_scope, production, start_of
+from fluxolab.dashboard.stats import FAILED_STATUSES, SUCCEEDED
 from fluxolab.extensions import db
 from fluxolab.models import (
     HISTOGRAM_COLUMNS,
-    Execution,
     ExecutionStatsHour,
+    ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
-    Workflow,
     Workspace,
     utcnow,
 )
 from fluxolab.models.base import UTCDateTime
+from fluxolab.stats import runs as stretch
 from fluxolab.stats import sql
 
 LAG = timedelta(seconds=30)
@@ -44,84 +44,89 @@ RECENT = timedelta(hours=1)
 VALUE_COLUMNS = (*sql.VALUE_HEAD, *HISTOGRAM_COLUMNS, "time_saved_minutes", "rolled_at")
 
 
-def _select(timezone: str, hours: list[datetime], cut: datetime, now: datetime) -> Any:
-    """Per (workspace, hour): the production runs of the zone's workspaces in the hours."""
-    workspaces = select(Workspace.id).where(Workspace.timezone == timezone)
-    start = hours[0]
-    workflow = aliased(Workflow)
-    runs = (
+def _production(runs: CTE, cut: datetime, end: datetime) -> list[Any]:
+    """The conditions "a production run created before ``cut``" on ``runs`` (of ``[.., end)``)."""
+    return [runs.c.production.is_(True), *([runs.c.created_at < cut] if cut < end else [])]
+
+
+def upserts(runs: CTE, end: datetime, cut: datetime, now: datetime, *, sealed: bool) -> list[Any]:
+    """The upserts of ``execution_stats_hour_failures`` and ``execution_stats_hours`` from
+    ``runs`` (a ``runs.stretch`` ending at ``end``), for the runs created before ``cut``.
+    ``sealed``: a row is only replaced by a higher one."""
+    where = _production(runs, cut, end)
+    hourly = (
         select(
-            Execution.workspace_id,
-            start_of(Execution.created_at, hours, 0, len(hours)).label("hour"),
-            Execution.status,
-            Execution.duration_ms,
-            case(
-                (Execution.status == SUCCEEDED, func.coalesce(workflow.minutes_saved_per_run, 0)),
-                else_=0,
-            ).label("saved"),
+            runs.c.workspace_id,
+            runs.c.hour,
+            *sql.outcome_sums(runs.c.status, runs.c.duration_ms),
+            func.cast(
+                func.coalesce(
+                    func.sum(case((runs.c.status == SUCCEEDED, runs.c.minutes), else_=0)), 0
+                ),
+                Double,
+            ),
+            literal(now, UTCDateTime()),
         )
-        .join(workflow, workflow.id == Execution.workflow_id, isouter=True)
-        .where(
-            in_scope(Execution.workspace_id, workspaces),
-            Execution.created_at >= start,
-            Execution.created_at < cut,
-            production(workspaces, start, cut),
-        )
-        .subquery("runs")
+        .where(*where)
+        .group_by(runs.c.workspace_id, runs.c.hour)
     )
-    return select(
-        runs.c.workspace_id,
-        runs.c.hour,
-        *sql.outcome_sums(runs.c.status, runs.c.duration_ms),
-        func.cast(func.coalesce(func.sum(runs.c.saved), 0), Double),
-        literal(now, UTCDateTime()),
-    ).group_by(runs.c.workspace_id, runs.c.hour)
+    failed = (
+        select(
+            runs.c.workspace_id,
+            runs.c.hour,
+            runs.c.workflow_id,
+            func.count(),
+            literal(now, UTCDateTime()),
+        )
+        .where(*where, runs.c.status.in_(FAILED_STATUSES))
+        .group_by(runs.c.workspace_id, runs.c.hour, runs.c.workflow_id)
+    )
+    failures = ExecutionStatsHourFailure.__table__
+    into_failures = sql.insert(failures).from_select(
+        ["workspace_id", "hour", "workflow_id", "failures", "rolled_at"], failed
+    )
+    table = ExecutionStatsHour.__table__
+    into_hours = sql.insert(table).from_select(["workspace_id", "hour", *VALUE_COLUMNS], hourly)
+    return [
+        into_failures.on_conflict_do_update(
+            index_elements=["workspace_id", "hour", "workflow_id"],
+            set_={
+                "failures": into_failures.excluded.failures,
+                "rolled_at": into_failures.excluded.rolled_at,
+            },
+            where=(into_failures.excluded.failures >= failures.c.failures) if sealed else None,
+        ),
+        into_hours.on_conflict_do_update(
+            index_elements=["workspace_id", "hour"],
+            set_={column: into_hours.excluded[column] for column in VALUE_COLUMNS},
+            where=(into_hours.excluded.total >= table.c.total) if sealed else None,
+        ),
+    ]
 
 
-def roll_span(
-    timezone: str,
-    start: datetime,
-    cut: datetime,
-    now: datetime | None = None,
-    *,
-    sealed: bool = False,
-) -> int:
-    """Roll the local hours of ``timezone`` from the one holding ``start`` up to ``cut``
-    (not after ``now - LAG``) for every workspace of the zone; the caller commits.
+def hours_of(timezone: str, start: datetime, cut: datetime, now: datetime) -> list[datetime]:
+    """The local hours of ``timezone`` from the one holding ``start`` up to ``cut`` (not after
+    ``now - LAG``: a run created in the last ``LAG`` may not be committed yet)."""
+    return hour_starts(start, min(cut, now - LAG), zone_of(timezone))
 
-    ``sealed``: only raise rows (their runs may have been pruned) and keep rows of groups
-    without runs. Returns how many hours were rolled.
-    """
-    now = now or utcnow()
+
+def finish(
+    timezone: str, hours: Sequence[datetime], cut: datetime, now: datetime, *, sealed: bool
+) -> None:
+    """After the upserts of ``hours`` (up to ``cut``): drop the rows of hours whose runs are
+    gone (deleted before sealing), unless ``sealed``, and mark the hours rolled."""
     zone = zone_of(timezone)
     cut = min(cut, now - LAG)
-    hours = hour_starts(start, cut, zone)
-    if not hours:
-        return 0
-    sql.lock(f"execution_stats_hours:{timezone}")
-    sql.roomy()
-    table = ExecutionStatsHour.__table__
-    statement = sql.insert(table).from_select(
-        ["workspace_id", "hour", *VALUE_COLUMNS], _select(timezone, hours, cut, now)
-    )
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["workspace_id", "hour"],
-            set_={column: statement.excluded[column] for column in VALUE_COLUMNS},
-            where=(statement.excluded.total >= table.c.total) if sealed else None,
-        )
-    )
-    if not sealed:  # hours whose runs are gone (deleted before sealing)
-        db.session.execute(
-            delete(ExecutionStatsHour).where(
-                ExecutionStatsHour.workspace_id.in_(
-                    select(Workspace.id).where(Workspace.timezone == timezone)
-                ),
-                ExecutionStatsHour.hour >= hours[0],
-                ExecutionStatsHour.hour < cut,
-                ExecutionStatsHour.rolled_at < now,
+    if not sealed:
+        for model in (ExecutionStatsHour, ExecutionStatsHourFailure):
+            db.session.execute(
+                delete(model).where(
+                    model.workspace_id.in_(stretch.zone_workspaces(timezone)),
+                    model.hour >= hours[0],
+                    model.hour < cut,
+                    model.rolled_at < now,
+                )
             )
-        )
     marks = sql.insert(ExecutionStatsHourMark.__table__).values(
         [
             {
@@ -139,6 +144,32 @@ def roll_span(
             set_={"rolled_through": marks.excluded.rolled_through, "rolled_at": now},
         )
     )
+
+
+def roll_span(
+    timezone: str,
+    start: datetime,
+    cut: datetime,
+    now: datetime | None = None,
+    *,
+    sealed: bool = False,
+) -> int:
+    """Roll the local hours of ``timezone`` from the one holding ``start`` up to ``cut``
+    (not after ``now - LAG``) for every workspace of the zone; the caller commits.
+
+    ``sealed``: only raise rows (their runs may have been pruned) and keep rows of groups
+    without runs. Returns how many hours were rolled.
+    """
+    now = now or utcnow()
+    hours = hours_of(timezone, start, cut, now)
+    if not hours:
+        return 0
+    cut = min(cut, now - LAG)
+    sql.lock(f"execution_stats_hours:{timezone}")
+    sql.roomy()
+    runs = stretch.stretch(timezone, hours[0], cut, hours)
+    sql.execute_together(upserts(runs, cut, cut, now, sealed=sealed))
+    finish(timezone, hours, cut, now, sealed=sealed)
     return len(hours)
 
 

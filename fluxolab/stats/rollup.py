@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Double,
     and_,
@@ -31,23 +32,22 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
 )
 
 from fluxolab.dashboard.periods import local_midnight, zone_of
-from fluxolab.dashboard.stats import SUCCEEDED, in_scope, production
+from fluxolab.dashboard.stats import SUCCEEDED
 from fluxolab.extensions import db
 from fluxolab.models import (
     HISTOGRAM_COLUMNS,
     Execution,
     ExecutionStat,
     ExecutionStatsDay,
-    Workflow,
     Workspace,
     utcnow,
 )
 from fluxolab.models.base import UTCDateTime
 from fluxolab.stats import hours, sql
+from fluxolab.stats import runs as stretch
 
 SEAL_AFTER_DAYS = 2
 CATCH_UP_DAYS = 400
@@ -91,83 +91,64 @@ def _was_sealed(timezone: str, day: date) -> bool:
     return bool(db.session.execute(stmt).scalar_one_or_none())
 
 
-def _rollup_select(timezone: str, day: date, now: datetime) -> Any:
-    """The rows of ``execution_stats`` for local ``day`` of every workspace of ``timezone``."""
-    start, end = day_window(day, timezone)
-    workspaces = select(Workspace.id).where(Workspace.timezone == timezone)
-    runs = (
-        select(
-            Execution.workspace_id,
-            Execution.workflow_id,
-            Execution.mode,
-            Execution.status,
-            Execution.duration_ms,
-            case((production(workspaces, start, end), true()), else_=false()).label("production"),
-        )
-        .where(
-            in_scope(Execution.workspace_id, workspaces),
-            Execution.created_at >= start,
-            Execution.created_at < end,
-        )
-        .subquery("runs")
-    )
-    minutes = (
-        select(Workflow.minutes_saved_per_run)
-        .where(Workflow.id == runs.c.workflow_id)
-        .scalar_subquery()
-    )
-
+def _daily(runs: CTE, day: date, now: datetime, *, sealed: bool) -> Any:
+    """The upsert of the rows of ``execution_stats`` for local ``day`` from ``runs`` (the
+    day's ``runs.stretch``). ``sealed``: a row is only replaced by one with more runs."""
     saved_runs = func.sum(
         case((and_(runs.c.status == SUCCEEDED, runs.c.production.is_(True)), 1), else_=0)
     )
-    return select(
+    rows = select(
         runs.c.workspace_id,
         literal(day),
         runs.c.workflow_id,
         runs.c.mode,
         runs.c.production,
         *sql.outcome_sums(runs.c.status, runs.c.duration_ms),
-        func.cast(saved_runs * func.coalesce(minutes, 0), Double),
+        func.cast(saved_runs * func.max(runs.c.minutes), Double),
         literal(now, UTCDateTime()),
     ).group_by(runs.c.workspace_id, runs.c.workflow_id, runs.c.mode, runs.c.production)
+    stat = ExecutionStat.__table__
+    insert = sql.insert(stat).from_select([*KEY_COLUMNS, *VALUE_COLUMNS], rows)
+    return insert.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={column: insert.excluded[column] for column in VALUE_COLUMNS},
+        where=(insert.excluded.total >= stat.c.total) if sealed else None,
+    )
 
 
 def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
-    """Roll local ``day`` for every workspace whose ``timezone`` is ``timezone``; commit.
+    """Roll local ``day`` for every workspace whose ``timezone`` is ``timezone``, into
+    ``execution_stats`` and its hours; commit.
 
     ``ValueError`` when the day has not ended in that zone. Idempotent; on a sealed day a row
-    is only replaced by one with at least as many runs.
+    is only replaced by one with at least as many runs. The day's runs are read once for the
+    daily rows, the hourly ones and the hourly failures (one statement on PostgreSQL).
     """
     now = now or utcnow()
     if not is_over(day, timezone, now):
         raise ValueError(f"{day.isoformat()} has not ended in {timezone}")
     today = now.astimezone(zone_of(timezone)).date()
     sql.lock(f"execution_stats:{timezone}:{day.isoformat()}")
+    sql.lock(f"execution_stats_hours:{timezone}")
     sql.roomy()
     sealed = _was_sealed(timezone, day) or day < today - timedelta(days=SEAL_AFTER_DAYS)
-    stat = ExecutionStat.__table__
-    insert = sql.insert(stat).from_select(
-        [*KEY_COLUMNS, *VALUE_COLUMNS], _rollup_select(timezone, day, now)
-    )
-    db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=list(KEY_COLUMNS),
-            set_={column: insert.excluded[column] for column in VALUE_COLUMNS},
-            where=(insert.excluded.total >= stat.c.total) if sealed else None,
-        )
+    start, end = day_window(day, timezone)
+    hours_rolled = hours.hours_of(timezone, start, end, now)
+    cut = min(end, now - hours.LAG)
+    runs = stretch.stretch(timezone, start, end, hours_rolled)
+    sql.execute_together(
+        [*hours.upserts(runs, end, cut, now, sealed=sealed), _daily(runs, day, now, sealed=sealed)]
     )
     if not sealed:
         # rows of groups that no longer have runs (executions deleted before sealing)
-        workspaces = select(Workspace.id).where(Workspace.timezone == timezone)
         db.session.execute(
             delete(ExecutionStat).where(
-                ExecutionStat.workspace_id.in_(workspaces),
+                ExecutionStat.workspace_id.in_(stretch.zone_workspaces(timezone)),
                 ExecutionStat.day == day,
                 ExecutionStat.rolled_at < now,
             )
         )
-    start, end = day_window(day, timezone)
-    hours.roll_span(timezone, start, end, now, sealed=sealed)
+    hours.finish(timezone, hours_rolled, end, now, sealed=sealed)
     marker = sql.insert(ExecutionStatsDay.__table__).values(
         timezone=timezone, day=day, sealed=sealed, hours=end <= now - hours.LAG, rolled_at=now
     )

@@ -1,8 +1,10 @@
-"""SQL pieces shared by the daily and the hourly rollup: the upsert, the lock, the sums."""
+"""SQL pieces shared by the daily and the hourly rollup: the upsert, the lock, the sums, and
+running several upserts as one statement."""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, text
@@ -66,3 +68,16 @@ def outcome_sums(status: Any, duration: Any) -> list[ColumnElement[Any]]:
         func.count(duration),
         *histogram_sums(duration),
     ]
+
+
+def execute_together(statements: Sequence[Any]) -> None:
+    """Run ``statements`` (upserts reading the same CTE) as one statement on PostgreSQL,
+    the first ones as data-modifying CTEs of the last, so the CTE is computed once; one
+    after the other elsewhere (SQLite has no data-modifying CTEs)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        for statement in statements:
+            db.session.execute(statement)
+        return
+    *first, last = statements
+    ctes = [statement.cte(f"step_{number}") for number, statement in enumerate(first)]
+    db.session.execute(last.add_cte(*ctes) if ctes else last)

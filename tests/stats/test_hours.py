@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 import celeryconfig
 from fluxolab.dashboard import summary
@@ -16,6 +17,7 @@ from fluxolab.models import (
     Execution,
     ExecutionStatsDay,
     ExecutionStatsHour,
+    ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
 )
 from fluxolab.stats import hours, rollup
@@ -206,3 +208,96 @@ def test_days_rolled_before_the_hourly_table_are_read_from_the_daily_rollup() ->
     make_run(account, make_workflow(account), at=NOW - timedelta(days=5))  # after the roll
 
     assert dashboard(account, "14d") == live  # the rolled days, not the runs of now
+
+
+def failure_rows(workspace_id: uuid.UUID) -> dict[tuple[datetime, uuid.UUID], int]:
+    row = ExecutionStatsHourFailure
+    stmt = select(row.hour, row.workflow_id, row.failures).where(row.workspace_id == workspace_id)
+    return {
+        (hour, workflow_id): failures for hour, workflow_id, failures in db.session.execute(stmt)
+    }
+
+
+def failing_runs(account: Account) -> dict[str, uuid.UUID]:
+    """Failed runs in the last 24 hours (yesterday's part and today's): production ones by
+    trigger and as sub-executions of a webhook run, and others that must not count."""
+    names = ("Falha", "Sub", "Manual", "Teste")
+    flows = {name: make_workflow(account, name) for name in names}
+    yesterday, today = NOW - timedelta(hours=20), NOW - timedelta(minutes=50)
+    for moment in (yesterday, today):
+        make_run(account, flows["Falha"], at=moment, status="failed")
+        make_run(account, flows["Falha"], at=moment, mode="schedule", status="timed_out")
+        parent = make_run(account, flows["Falha"], at=moment, status="failed")
+        make_run(
+            account, flows["Sub"], at=moment, mode="subworkflow", status="failed", parent=parent
+        )
+        manual = make_run(account, flows["Manual"], at=moment, mode="manual", status="failed")
+        make_run(
+            account, flows["Teste"], at=moment, mode="subworkflow", status="failed", parent=manual
+        )
+    return flows
+
+
+def test_the_failing_workflows_of_rolled_hours_come_from_the_hourly_failures() -> None:
+    account = account_in("UTC")
+    flows = failing_runs(account)
+    live = dashboard(account, "24h")["topFailingWorkflows"]
+    assert [(row["name"], row["failures"]) for row in live] == [("Falha", 6), ("Sub", 2)]
+
+    rollup.catch_up(NOW)
+    hours.roll_recent(NOW)
+    assert failure_rows(account.workspace_id) == {
+        (at("2026-06-14T16:00"), flows["Falha"]): 3,
+        (at("2026-06-14T16:00"), flows["Sub"]): 1,
+        (at("2026-06-15T11:00"), flows["Falha"]): 3,
+        (at("2026-06-15T11:00"), flows["Sub"]): 1,
+    }
+    db.session.execute(delete(Execution).where(Execution.status.in_(("failed", "timed_out"))))
+    db.session.commit()
+
+    assert dashboard(account, "24h")["topFailingWorkflows"] == live  # the rolled hours
+    assert [
+        (row["name"], row["failures"]) for row in dashboard(account, "7d")["topFailingWorkflows"]
+    ] == [("Falha", 6), ("Sub", 2)]
+
+
+def test_rolling_again_drops_the_failures_of_emptied_hours_but_not_of_sealed_days() -> None:
+    account = account_in("UTC")
+    workflow = make_workflow(account)
+    recent = make_run(account, workflow, at=NOW - timedelta(hours=2), status="failed")
+    old_day = NOW.date() - timedelta(days=10)
+    make_run(account, workflow, at=at(f"{old_day.isoformat()}T09:00"), status="failed")
+    rollup.roll_day(old_day, "UTC", NOW)
+    hours.roll_span("UTC", NOW - timedelta(hours=3), NOW, NOW)
+    db.session.commit()
+    assert len(failure_rows(account.workspace_id)) == 2
+
+    db.session.execute(delete(Execution).where(Execution.workspace_id == account.workspace_id))
+    db.session.commit()
+    rollup.roll_day(old_day, "UTC", NOW + timedelta(minutes=1))
+    hours.roll_span("UTC", NOW - timedelta(hours=3), NOW, NOW + timedelta(minutes=1))
+    db.session.commit()
+
+    assert recent and failure_rows(account.workspace_id) == {
+        (at(f"{old_day.isoformat()}T09:00"), workflow): 1
+    }
+
+
+def test_the_migration_fills_the_failures_of_the_hours_rolled_before_it() -> None:
+    account = account_in("America/Sao_Paulo")
+    failing_runs(account)
+    rollup.catch_up(NOW)
+    hours.roll_recent(NOW)
+    rolled = failure_rows(account.workspace_id)
+    db.session.execute(delete(ExecutionStatsHourFailure))
+    db.session.commit()
+    path = "migrations/versions/0013_hourly_failures_per_workflow.py"
+    spec = importlib.util.spec_from_file_location("migration_0013", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    db.session.execute(text(migration.FILL), {"since": NOW - timedelta(days=3), "now": NOW})
+    db.session.commit()
+
+    assert failure_rows(account.workspace_id) == rolled and len(rolled) == 4
