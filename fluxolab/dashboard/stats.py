@@ -19,6 +19,7 @@ holding the nearest-rank 95th percentile, capped at the largest duration seen.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections import defaultdict
@@ -28,9 +29,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Date,
     Integer,
     Select,
+    Uuid,
     and_,
     bindparam,
     case,
@@ -63,8 +67,11 @@ SUCCEEDED = "succeeded"
 P95 = 0.95
 EMPTY_HISTOGRAM = (0,) * len(HISTOGRAM_COLUMNS)
 
-# One workspace, or a query of workspace ids (the rollup: every workspace of a time zone)
-Scope = uuid.UUID | Select[Any]
+# One workspace (an id or a bound parameter), or a query of workspace ids (the rollup: every
+# workspace of a time zone)
+Scope = uuid.UUID | BindParameter[Any] | Select[Any]
+# a bound instant: the reads are built once per shape and run with parameters
+Instant = datetime | BindParameter[Any]
 
 
 @dataclass(frozen=True)
@@ -124,11 +131,11 @@ class BucketRow:
 
 def in_scope(column: InstrumentedAttribute[uuid.UUID], scope: Scope) -> ColumnElement[bool]:
     """``column`` is the workspace, or one of the workspaces, of ``scope``."""
-    return column == scope if isinstance(scope, uuid.UUID) else column.in_(scope)
+    return column.in_(scope) if isinstance(scope, Select) else column == scope
 
 
 def _production_subruns(
-    scope: Scope, start: datetime, end: datetime, statuses: Sequence[str] | None = None
+    scope: Scope, start: Instant, end: Instant, statuses: Sequence[str] | None = None
 ) -> Select[Any]:
     """Ids of the window's sub-executions (of ``statuses`` when given) whose root run is a
     production run.
@@ -161,7 +168,7 @@ def _production_subruns(
 
 
 def production(
-    scope: Scope, start: datetime, end: datetime, statuses: Sequence[str] | None = None
+    scope: Scope, start: Instant, end: Instant, statuses: Sequence[str] | None = None
 ) -> ColumnElement[bool]:
     """The condition "this execution of the window is a production run" (for executions of
     ``statuses`` only, when given: the sub-execution walk starts from those)."""
@@ -171,21 +178,66 @@ def production(
     )
 
 
-def live_failures(workspace_id: uuid.UUID, start: datetime, end: datetime) -> dict[uuid.UUID, int]:
-    """Failed or timed-out production runs per workflow created in ``[start, end)``, counted
-    from ``executions`` (``ix_executions_failures``: the failed runs only)."""
-    stmt = (
+def dialect() -> str:
+    """The session's database dialect name (``postgresql`` or ``sqlite``)."""
+    return db.session.get_bind().dialect.name
+
+
+WORKSPACE = bindparam("workspace_id", type_=Uuid())
+START = bindparam("start", type_=UTCDateTime())
+END = bindparam("end", type_=UTCDateTime())
+
+
+def spans_condition(column: Any, count: int) -> ColumnElement[bool]:
+    """``column`` lies in one of ``count`` half-open spans, bound as ``span_low_<n>`` and
+    ``span_high_<n>`` (``span_params``)."""
+    return or_(
+        *(
+            and_(column >= bindparam(f"span_low_{n}"), column < bindparam(f"span_high_{n}"))
+            for n in range(count)
+        )
+    )
+
+
+def span_params(spans: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
+    """The parameters of ``spans_condition`` for ``spans``."""
+    params: dict[str, Any] = {}
+    for n, (low, high) in enumerate(spans):
+        params[f"span_low_{n}"], params[f"span_high_{n}"] = low, high
+    return params
+
+
+@functools.cache
+def _live_failures_statement() -> Select[uuid.UUID, int]:
+    return (
         select(Execution.workflow_id, func.count())
         .where(
-            Execution.workspace_id == workspace_id,
-            Execution.created_at >= start,
-            Execution.created_at < end,
+            Execution.workspace_id == WORKSPACE,
+            Execution.created_at >= START,
+            Execution.created_at < END,
             Execution.status.in_(FAILED_STATUSES),
-            production(workspace_id, start, end, FAILED_STATUSES),
+            production(WORKSPACE, START, END, FAILED_STATUSES),
         )
         .group_by(Execution.workflow_id)
     )
-    return {workflow_id: int(count) for workflow_id, count in db.session.execute(stmt)}
+
+
+def live_failures(workspace_id: uuid.UUID, start: datetime, end: datetime) -> dict[uuid.UUID, int]:
+    """Failed or timed-out production runs per workflow created in ``[start, end)``, counted
+    from ``executions`` (``ix_executions_failures``: the failed runs only)."""
+    params = {"workspace_id": workspace_id, "start": start, "end": end}
+    rows = db.session.execute(_live_failures_statement(), params)
+    return {workflow_id: int(count) for workflow_id, count in rows}
+
+
+@functools.lru_cache(maxsize=16)
+def _hour_failures_statement(spans: int) -> Select[uuid.UUID, int]:
+    row = ExecutionStatsHourFailure
+    return (
+        select(row.workflow_id, func.sum(row.failures))
+        .where(row.workspace_id == WORKSPACE, spans_condition(row.hour, spans))
+        .group_by(row.workflow_id)
+    )
 
 
 def hour_failures(
@@ -195,16 +247,9 @@ def hour_failures(
     ``spans`` (ranges of ``pk_execution_stats_hour_failures``)."""
     if not spans:
         return {}
-    row = ExecutionStatsHourFailure
-    stmt = (
-        select(row.workflow_id, func.sum(row.failures))
-        .where(
-            row.workspace_id == workspace_id,
-            or_(*(and_(row.hour >= low, row.hour < high) for low, high in spans)),
-        )
-        .group_by(row.workflow_id)
-    )
-    return {workflow_id: int(count or 0) for workflow_id, count in db.session.execute(stmt)}
+    params = {"workspace_id": workspace_id, **span_params(spans)}
+    rows = db.session.execute(_hour_failures_statement(len(spans)), params)
+    return {workflow_id: int(count or 0) for workflow_id, count in rows}
 
 
 def rolled_saved(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[date, float]:
@@ -236,28 +281,34 @@ def rolled_totals(
     return {day: int(total or 0) for day, total in db.session.execute(stmt)}
 
 
+@functools.lru_cache(maxsize=16)
+def _rolled_failures_statement(spans: int) -> Select[uuid.UUID, int]:
+    stat = ExecutionStat
+    return (
+        select(stat.workflow_id, func.sum(stat.failed + stat.timed_out))
+        .where(
+            stat.workspace_id == WORKSPACE,
+            stat.production,  # as the partial index says it (IS TRUE would not use it)
+            spans_condition(stat.day, spans),
+        )
+        .group_by(stat.workflow_id)
+    )
+
+
 def rolled_failures(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[uuid.UUID, int]:
     """Failed or timed-out production runs per workflow on rolled ``days`` (contiguous runs
     of days become ranges of ``ix_execution_stats_production``)."""
     if not days:
         return {}
-    stat = ExecutionStat
     spans: list[tuple[date, date]] = []
     for day in sorted(days):
-        if spans and spans[-1][1] + timedelta(days=1) == day:
-            spans[-1] = (spans[-1][0], day)
+        if spans and spans[-1][1] == day:
+            spans[-1] = (spans[-1][0], day + timedelta(days=1))
         else:
-            spans.append((day, day))
-    stmt = (
-        select(stat.workflow_id, func.sum(stat.failed + stat.timed_out))
-        .where(
-            stat.workspace_id == workspace_id,
-            stat.production,  # as the partial index says it (IS TRUE would not use it)
-            or_(*(and_(stat.day >= low, stat.day <= high) for low, high in spans)),
-        )
-        .group_by(stat.workflow_id)
-    )
-    return {workflow_id: int(count or 0) for workflow_id, count in db.session.execute(stmt)}
+            spans.append((day, day + timedelta(days=1)))
+    params = {"workspace_id": workspace_id, **span_params(spans)}
+    rows = db.session.execute(_rolled_failures_statement(len(spans)), params)
+    return {workflow_id: int(count or 0) for workflow_id, count in rows}
 
 
 def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
@@ -276,27 +327,44 @@ def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     return sums
 
 
-def index_of(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[int]:
-    """The position, among ``starts[low:high]`` (sorted span starts), of the span holding
-    ``column`` (at or after ``starts[low]``): a balanced tree of ``CASE column < start``,
-    about log2(n) comparisons per row, exact for spans of any length (DST)."""
+def index_of(column: Any, low: int, high: int) -> ColumnElement[int]:
+    """The position, among the bound span starts ``bucket_start_<low>`` ..
+    ``bucket_start_<high - 1>`` (sorted), of the span holding ``column`` (at or after the
+    first): a balanced tree of ``CASE column < start``, about log2(n) comparisons per row,
+    exact for spans of any length (DST)."""
     if high - low == 1:
         return literal(low, Integer)
     middle = (low + high) // 2
     return case(
-        (column < literal(starts[middle], UTCDateTime()), index_of(column, starts, low, middle)),
-        else_=index_of(column, starts, middle, high),
+        (
+            column < bindparam(f"bucket_start_{middle}", type_=UTCDateTime()),
+            index_of(column, low, middle),
+        ),
+        else_=index_of(column, middle, high),
     )
 
 
-def bucket_number(column: Any, starts: Sequence[datetime]) -> ColumnElement[int]:
-    """The position among ``starts`` of the span holding ``column``: PostgreSQL's
-    ``width_bucket`` over an array parameter (one bound value however many buckets), the
-    ``CASE`` tree of ``index_of`` elsewhere."""
-    if len(starts) > 1 and db.session.get_bind().dialect.name == "postgresql":
-        edges = bindparam("bucket_starts", list(starts), type_=ARRAY(UTCDateTime()))
+def bucket_number(column: Any, count: int, dialect_name: str) -> ColumnElement[int]:
+    """The position among ``count`` bound span starts (``bucket_params``) of the span holding
+    ``column``: PostgreSQL's ``width_bucket`` over one array parameter, the ``CASE`` tree of
+    ``index_of`` elsewhere."""
+    if dialect_name == "postgresql":
+        edges = bindparam("bucket_starts", type_=ARRAY(UTCDateTime()))
         return func.width_bucket(column, edges) - 1
-    return index_of(column, starts, 0, len(starts))
+    return index_of(column, 0, count)
+
+
+def bucket_shape(count: int, dialect_name: str) -> int:
+    """What a statement with ``bucket_number`` depends on: nothing on PostgreSQL, the count
+    elsewhere (the key of the statement caches)."""
+    return 0 if dialect_name == "postgresql" else count
+
+
+def bucket_params(starts: Sequence[datetime], dialect_name: str) -> dict[str, Any]:
+    """The parameters of ``bucket_number`` for the span starts ``starts``."""
+    if dialect_name == "postgresql":
+        return {"bucket_starts": list(starts)}
+    return {f"bucket_start_{n}": start for n, start in enumerate(starts)}
 
 
 def start_of(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[Any]:
@@ -324,31 +392,24 @@ def counts_of(values: Sequence[Any]) -> Counts:
     )
 
 
-def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[BucketRow]:
-    """Counts of production runs per (bucket, workflow) for contiguous ``buckets``, counted
-    from ``executions``; buckets and workflows without runs have no row.
-
-    One query: one range scan of ``ix_executions_workspace_id_created_at`` over the window.
-    """
-    if not buckets:
-        return []
-    start, end = buckets[0].start, buckets[-1].end
+@functools.lru_cache(maxsize=32)
+def _live_rows_statement(dialect_name: str, buckets: int) -> Select[Any]:
     runs = (
         select(
-            bucket_number(Execution.created_at, [b.start for b in buckets]).label("bucket"),
+            bucket_number(Execution.created_at, buckets, dialect_name).label("bucket"),
             Execution.workflow_id,
             Execution.status,
             Execution.duration_ms,
         )
         .where(
-            Execution.workspace_id == workspace_id,
-            Execution.created_at >= start,
-            Execution.created_at < end,
-            production(workspace_id, start, end),
+            Execution.workspace_id == WORKSPACE,
+            Execution.created_at >= START,
+            Execution.created_at < END,
+            production(WORKSPACE, START, END),
         )
         .subquery("runs")
     )
-    stmt = select(
+    return select(
         runs.c.bucket,
         runs.c.workflow_id,
         func.count(),
@@ -359,22 +420,46 @@ def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[Bucket
         func.max(runs.c.duration_ms),
         *histogram_sums(runs.c.duration_ms),
     ).group_by(runs.c.bucket, runs.c.workflow_id)
+
+
+def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[BucketRow]:
+    """Counts of production runs per (bucket, workflow) for contiguous ``buckets``, counted
+    from ``executions``; buckets and workflows without runs have no row.
+
+    One query: one range scan of ``ix_executions_workspace_id_created_at`` over the window.
+    """
+    if not buckets:
+        return []
+    name = dialect()
+    statement = _live_rows_statement(name, bucket_shape(len(buckets), name))
+    params = {
+        "workspace_id": workspace_id,
+        "start": buckets[0].start,
+        "end": buckets[-1].end,
+        **bucket_params([bucket.start for bucket in buckets], name),
+    }
     return [
         BucketRow(int(bucket), workflow_id, counts_of(values))
-        for bucket, workflow_id, *values in db.session.execute(stmt)
+        for bucket, workflow_id, *values in db.session.execute(statement, params)
     ]
+
+
+@functools.cache
+def _rolled_days_statement() -> Select[date, bool]:
+    zone_name = select(Workspace.timezone).where(Workspace.id == WORKSPACE).scalar_subquery()
+    return select(ExecutionStatsDay.day, ExecutionStatsDay.hours).where(
+        ExecutionStatsDay.timezone == zone_name,
+        ExecutionStatsDay.day >= bindparam("first_day", type_=Date()),
+        ExecutionStatsDay.day <= bindparam("last_day", type_=Date()),
+    )
 
 
 def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, bool]:
     """The local days from ``first`` to ``last`` the rollup has rolled for the workspace's
     time zone, each with whether all its hours are in ``execution_stats_hours``."""
-    zone_name = select(Workspace.timezone).where(Workspace.id == workspace_id).scalar_subquery()
-    stmt = select(ExecutionStatsDay.day, ExecutionStatsDay.hours).where(
-        ExecutionStatsDay.timezone == zone_name,
-        ExecutionStatsDay.day >= first,
-        ExecutionStatsDay.day <= last,
-    )
-    return {day: bool(hours) for day, hours in db.session.execute(stmt)}
+    params = {"workspace_id": workspace_id, "first_day": first, "last_day": last}
+    rows = db.session.execute(_rolled_days_statement(), params)
+    return {day: bool(hours) for day, hours in rows}
 
 
 def rollup_rows(workspace_id: uuid.UUID, days: set[date]) -> dict[date, list[BucketRow]]:

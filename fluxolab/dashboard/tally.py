@@ -19,6 +19,7 @@ live stretches, succeeded runs times the workflow's current setting.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
@@ -126,14 +127,17 @@ def _marks(
     low = max(start, local_midnight(day, zone))
     if low >= end:
         return {}
+    params = {"workspace_id": workspace_id, "start": low, "end": end}
+    return dict(db.session.execute(_marks_statement(), params).all())
+
+
+@functools.cache
+def _marks_statement() -> Select[datetime, datetime]:
     mark = ExecutionStatsHourMark
-    zone_name = select(Workspace.timezone).where(Workspace.id == workspace_id).scalar_subquery()
-    rows = db.session.execute(
-        select(mark.hour, mark.rolled_through).where(
-            mark.timezone == zone_name, mark.hour >= low, mark.hour < end
-        )
+    zone_name = select(Workspace.timezone).where(Workspace.id == stats.WORKSPACE).scalar_subquery()
+    return select(mark.hour, mark.rolled_through).where(
+        mark.timezone == zone_name, mark.hour >= stats.START, mark.hour < stats.END
     )
-    return dict(rows.all())
 
 
 def _whole_day(moment: datetime, zone: ZoneInfo, days: Any) -> tuple[date, datetime] | None:
@@ -207,17 +211,11 @@ def _ranges(spans: Sequence[Span]) -> list[Span]:
     return joined
 
 
-def _add_hours(
-    workspace_id: uuid.UUID, buckets: Sequence[Bucket], plan: _Plan, result: Tally
-) -> None:
-    """The rolled hours: one query on ``execution_stats_hours``, summed per bucket in SQL."""
-    if not plan.hours:
-        return
+@functools.lru_cache(maxsize=32)
+def _hours_statement(dialect_name: str, buckets: int, spans: int) -> Select[Any]:
     hour = ExecutionStatsHour
-    starts = [bucket.start for bucket in buckets]
-    bucket = stats.bucket_number(hour.hour, starts).label("bucket")
-    ranges = _ranges([span for _, span in plan.hours])
-    stmt = (
+    bucket = stats.bucket_number(hour.hour, buckets, dialect_name).label("bucket")
+    return (
         select(
             bucket,
             func.sum(hour.total),
@@ -229,13 +227,26 @@ def _add_hours(
             *(func.sum(getattr(hour, column)) for column in HISTOGRAM_COLUMNS),
             func.sum(hour.time_saved_minutes),
         )
-        .where(
-            hour.workspace_id == workspace_id,
-            or_(*(and_(hour.hour >= low, hour.hour < high) for low, high in ranges)),
-        )
+        .where(hour.workspace_id == stats.WORKSPACE, stats.spans_condition(hour.hour, spans))
         .group_by(bucket)
     )
-    for index, *values, saved in db.session.execute(stmt):
+
+
+def _add_hours(
+    workspace_id: uuid.UUID, buckets: Sequence[Bucket], plan: _Plan, result: Tally
+) -> None:
+    """The rolled hours: one query on ``execution_stats_hours``, summed per bucket in SQL."""
+    if not plan.hours:
+        return
+    name = stats.dialect()
+    ranges = _ranges([span for _, span in plan.hours])
+    statement = _hours_statement(name, stats.bucket_shape(len(buckets), name), len(ranges))
+    params = {
+        "workspace_id": workspace_id,
+        **stats.bucket_params([bucket.start for bucket in buckets], name),
+        **stats.span_params(ranges),
+    }
+    for index, *values, saved in db.session.execute(statement, params):
         result.buckets[int(index)] += stats.counts_of(values)
         result.saved[int(index)] += float(saved or 0)
 
@@ -276,10 +287,14 @@ def _minutes_per_run(workflow_ids: set[uuid.UUID]) -> dict[uuid.UUID, float]:
     """Each workflow's current minutes saved per run."""
     if not workflow_ids:
         return {}
-    rows = db.session.execute(
-        select(Workflow.id, Workflow.minutes_saved_per_run).where(Workflow.id.in_(workflow_ids))
-    )
+    rows = db.session.execute(_minutes_statement(), {"ids": list(workflow_ids)})
     return {workflow_id: float(minutes or 0) for workflow_id, minutes in rows}
+
+
+@functools.cache
+def _minutes_statement() -> Select[uuid.UUID, float]:
+    ids: BindParameter[list[uuid.UUID]] = bindparam("ids", expanding=True)
+    return select(Workflow.id, Workflow.minutes_saved_per_run).where(Workflow.id.in_(ids))
 
 
 def _add_failures(

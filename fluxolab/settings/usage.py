@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from fluxolab.dashboard.periods import floor_hour, local_midnight, next_hour, zone_of
-from fluxolab.dashboard.stats import bucket_number, rolled_days, rolled_totals
+from fluxolab.dashboard.stats import (
+    bucket_number,
+    bucket_params,
+    dialect,
+    rolled_days,
+    rolled_totals,
+)
 from fluxolab.errors import ValidationFailed
 from fluxolab.executions.inserts import USAGE_PERIOD
 from fluxolab.extensions import db
@@ -211,11 +217,13 @@ def history_window(
 
 def _live_counts(model: Any, filters: list[Any], window: Window) -> list[int]:
     """Rows of ``model`` created in each bucket of ``window`` (one indexed range query)."""
-    bucket = bucket_number(model.created_at, window.buckets()).label("bucket")
+    starts, name = window.buckets(), dialect()
+    bucket = bucket_number(model.created_at, len(starts), name).label("bucket")
     rows = db.session.execute(
         select(bucket, func.count())
         .where(*filters, model.created_at >= window.starts[0], model.created_at < window.end)
-        .group_by(bucket)
+        .group_by(bucket),
+        bucket_params(starts, name),
     ).all()
     counts = {int(index): int(count) for index, count in rows}
     return [counts.get(index, 0) for index in range(len(window.starts))]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask_migrate import upgrade
 from sqlalchemy import delete, select, text, update
 
 import celeryconfig
@@ -21,8 +23,10 @@ from fluxolab.models import (
     ExecutionStatsHourMark,
 )
 from fluxolab.stats import hours, rollup
+from tests.conftest import make_test_config
 from tests.dashboard.runs import make_run, make_workflow, set_timezone
 from tests.factories import Account, make_account
+from tests.helpers import fresh_app
 from tests.stats.data import NOW, at, seed
 from workers import stats as stats_tasks
 
@@ -301,3 +305,35 @@ def test_the_migration_fills_the_failures_of_the_hours_rolled_before_it() -> Non
     db.session.commit()
 
     assert failure_rows(account.workspace_id) == rolled and len(rolled) == 4
+
+
+def rolled_dashboards() -> list[dict[str, Any]]:
+    """Seeded runs and failing runs in São Paulo, rolled by the beat jobs, then read."""
+    account = account_in("America/Sao_Paulo")
+    seed(account, NOW.date() - timedelta(days=9), 10)
+    failing_runs(account)
+    rollup.catch_up(NOW)
+    hours.roll_recent(NOW)
+    assert failure_rows(account.workspace_id)
+    answers = [dashboard(account, period) for period in ("24h", "7d", "14d")]
+    for answer in answers:  # ids differ between the two databases
+        for row in answer["topFailingWorkflows"]:
+            row.pop("id")
+    return answers
+
+
+def test_the_hourly_rollup_and_its_reads_give_the_same_dashboard_on_sqlite(
+    redis_url: str, tmp_path: Path
+) -> None:
+    on_postgresql = rolled_dashboards()
+    config = make_test_config(f"sqlite:///{tmp_path / 'fluxolab.db'}", redis_url, tmp_path)
+    with fresh_app(config) as scratch, scratch.app_context():
+        upgrade()
+        on_sqlite = rolled_dashboards()
+        db.session.remove()
+
+    assert on_sqlite == on_postgresql
+    assert on_sqlite[0]["topFailingWorkflows"][:2] == [
+        {"name": "Falha", "failures": 6},
+        {"name": "Sub", "failures": 2},
+    ]
