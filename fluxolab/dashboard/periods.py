@@ -14,6 +14,7 @@ Pure Python: no database.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -77,8 +78,10 @@ def zone_of(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+@functools.lru_cache(maxsize=4096)
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of local ``day`` in ``zone``, as UTC."""
+    """The first instant of local ``day`` in ``zone``, as UTC (cached: reads walk windows
+    day by day)."""
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 

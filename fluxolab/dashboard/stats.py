@@ -57,6 +57,7 @@ from fluxolab.models import (
     ExecutionStat,
     ExecutionStatsDay,
     ExecutionStatsHourFailure,
+    Workflow,
     Workspace,
 )
 from fluxolab.models.base import UTCDateTime
@@ -98,6 +99,27 @@ class Counts:
             tuple(a + b for a, b in zip(self.histogram, other.histogram, strict=True)),
         )
 
+    @staticmethod
+    def add_up(parts: Iterable[Counts]) -> Counts:
+        """All of ``parts`` added up (one pass: a window has hundreds of buckets)."""
+        totals = [0, 0, 0, 0, 0]
+        histogram = [0] * len(HISTOGRAM_COLUMNS)
+        highest: int | None = None
+        for part in parts:
+            totals[0] += part.total
+            totals[1] += part.succeeded
+            totals[2] += part.failed
+            totals[3] += part.duration_sum_ms
+            totals[4] += part.durations
+            if part.duration_max_ms is not None and (
+                highest is None or part.duration_max_ms > highest
+            ):
+                highest = part.duration_max_ms
+            for index, count in enumerate(part.histogram):
+                histogram[index] += count
+        total, succeeded, failed, duration_sum, durations = totals
+        return Counts(total, succeeded, failed, duration_sum, durations, highest, tuple(histogram))
+
     @property
     def avg_duration_ms(self) -> float | None:
         """The mean duration of the finished runs, ``None`` when none finished."""
@@ -122,11 +144,13 @@ class Counts:
 
 @dataclass(frozen=True)
 class BucketRow:
-    """The counts of one workflow's production runs created in bucket number ``bucket``."""
+    """The counts of one workflow's production runs created in bucket number ``bucket``
+    (live rows: with the workflow's minutes saved per run now)."""
 
     bucket: int
     workflow_id: uuid.UUID
     counts: Counts
+    minutes_per_run: float = 0.0
 
 
 def in_scope(column: InstrumentedAttribute[uuid.UUID], scope: Scope) -> ColumnElement[bool]:
@@ -409,17 +433,22 @@ def _live_rows_statement(dialect_name: str, buckets: int) -> Select[Any]:
         )
         .subquery("runs")
     )
-    return select(
-        runs.c.bucket,
-        runs.c.workflow_id,
-        func.count(),
-        func.sum(case((runs.c.status == SUCCEEDED, 1), else_=0)),
-        func.sum(case((runs.c.status.in_(FAILED_STATUSES), 1), else_=0)),
-        func.sum(func.coalesce(runs.c.duration_ms, 0)),
-        func.count(runs.c.duration_ms),
-        func.max(runs.c.duration_ms),
-        *histogram_sums(runs.c.duration_ms),
-    ).group_by(runs.c.bucket, runs.c.workflow_id)
+    return (
+        select(
+            runs.c.bucket,
+            runs.c.workflow_id,
+            func.max(Workflow.minutes_saved_per_run),
+            func.count(),
+            func.sum(case((runs.c.status == SUCCEEDED, 1), else_=0)),
+            func.sum(case((runs.c.status.in_(FAILED_STATUSES), 1), else_=0)),
+            func.sum(func.coalesce(runs.c.duration_ms, 0)),
+            func.count(runs.c.duration_ms),
+            func.max(runs.c.duration_ms),
+            *histogram_sums(runs.c.duration_ms),
+        )
+        .join(Workflow, Workflow.id == runs.c.workflow_id, isouter=True)
+        .group_by(runs.c.bucket, runs.c.workflow_id)
+    )
 
 
 def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[BucketRow]:
@@ -439,8 +468,8 @@ def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[Bucket
         **bucket_params([bucket.start for bucket in buckets], name),
     }
     return [
-        BucketRow(int(bucket), workflow_id, counts_of(values))
-        for bucket, workflow_id, *values in db.session.execute(statement, params)
+        BucketRow(int(bucket), workflow_id, counts_of(values), float(minutes or 0))
+        for bucket, workflow_id, minutes, *values in db.session.execute(statement, params)
     ]
 
 

@@ -178,14 +178,20 @@ def _series(window: Window, counted: Tally) -> list[dict[str, Any]]:
 
 
 def _top_failing(failures: dict[uuid.UUID, int]) -> list[dict[str, Any]]:
-    """The workflows with the most failed runs (at least one), most first, then by name."""
-    counted = {workflow_id: count for workflow_id, count in failures.items() if count > 0}
-    names = _names(counted)
+    """The workflows with the most failed runs (at least one), most first, then by name;
+    only the names of those that can rank (ties with the last place) are read."""
+    counted = sorted(
+        ((count, workflow_id) for workflow_id, count in failures.items() if count > 0),
+        reverse=True,
+    )
+    if len(counted) > TOP_FAILING:
+        last = counted[TOP_FAILING - 1][0]
+        counted = [item for item in counted if item[0] >= last]
+    names = _names(workflow_id for _, workflow_id in counted)
     ranked = sorted(
-        counted.items(),
-        key=lambda item: (-item[1], names.get(item[0], "").lower(), str(item[0])),
+        counted, key=lambda item: (-item[0], names.get(item[1], "").lower(), str(item[1]))
     )
     return [
         {"id": str(workflow_id), "name": names.get(workflow_id, ""), "failures": count}
-        for workflow_id, count in ranked[:TOP_FAILING]
+        for count, workflow_id in ranked[:TOP_FAILING]
     ]

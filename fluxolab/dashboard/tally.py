@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
@@ -38,7 +38,6 @@ from fluxolab.models import (
     HISTOGRAM_COLUMNS,
     ExecutionStatsHour,
     ExecutionStatsHourMark,
-    Workflow,
     Workspace,
 )
 
@@ -55,9 +54,8 @@ class Tally:
 
     def total(self, first: int = 0, end: int | None = None) -> Counts:
         """The counts of buckets ``first`` up to (not including) ``end`` (all by default)."""
-        return sum(
-            (counts for index, counts in self.buckets.items() if _within(index, first, end)),
-            Counts(),
+        return Counts.add_up(
+            counts for index, counts in self.buckets.items() if _within(index, first, end)
         )
 
     def saved_minutes(self, first: int = 0, end: int | None = None) -> float:
@@ -265,7 +263,6 @@ def _add_days(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
 
 def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
     """Live stretches: one query per run of adjacent ones; time saved at today's settings."""
-    succeeded: dict[tuple[int, uuid.UUID], int] = defaultdict(int)
     groups: list[list[tuple[int, Span]]] = []
     for index, span in plan.live:
         if groups and groups[-1][-1][1][1] == span[0]:
@@ -277,24 +274,7 @@ def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
         for row in stats.live_rows(workspace_id, pieces):
             index = group[row.bucket][0]
             result.buckets[index] += row.counts
-            succeeded[index, row.workflow_id] += row.counts.succeeded
-    minutes = _minutes_per_run({workflow_id for (_, workflow_id), n in succeeded.items() if n})
-    for (index, workflow_id), count in succeeded.items():
-        result.saved[index] += count * minutes.get(workflow_id, 0.0)
-
-
-def _minutes_per_run(workflow_ids: set[uuid.UUID]) -> dict[uuid.UUID, float]:
-    """Each workflow's current minutes saved per run."""
-    if not workflow_ids:
-        return {}
-    rows = db.session.execute(_minutes_statement(), {"ids": list(workflow_ids)})
-    return {workflow_id: float(minutes or 0) for workflow_id, minutes in rows}
-
-
-@functools.cache
-def _minutes_statement() -> Select[uuid.UUID, float]:
-    ids: BindParameter[list[uuid.UUID]] = bindparam("ids", expanding=True)
-    return select(Workflow.id, Workflow.minutes_saved_per_run).where(Workflow.id.in_(ids))
+            result.saved[index] += row.counts.succeeded * row.minutes_per_run
 
 
 def _add_failures(
