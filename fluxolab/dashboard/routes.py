@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from fluxolab.common.schemas import PageArgs
+from fluxolab.common.schemas import PageArgs, as_dumped
 from fluxolab.common.security import auth_required, current_actor
 from fluxolab.dashboard import service, summary
 from fluxolab.dashboard.schemas import (
@@ -37,14 +38,14 @@ blp = Blueprint(
 class Overview(MethodView):
     @auth_required("viewer")
     @blp.response(200, OverviewBody)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Response:
         """Dashboard overview: last 7 days' stats, workflow cards, trial bar
 
         Any member. `stats` counts production runs (webhook, schedule, form, error and the
         sub-executions they started) in the last 7 days of the workspace's time zone, today
         included; `workflows` are the 50 most recently updated cards.
         """
-        return service.overview(current_actor().workspace_id)
+        return as_dumped(service.overview(current_actor().workspace_id))
 
 
 @blp.route("/stats")
@@ -52,7 +53,7 @@ class Stats(MethodView):
     @auth_required("viewer")
     @blp.arguments(StatsArgs, location="query")
     @blp.response(200, StatsBody)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Response:
         """Production stats of a period, against the previous one
 
         Any member. `period`: 24h (hourly), 7d, 14d, 30d, 90d, Nd/Nw/Nm/Ny (daily, whole days
@@ -61,7 +62,7 @@ class Stats(MethodView):
         """
         workspace_id = current_actor().workspace_id
         window = summary.window_for(workspace_id, args["period"], args["from"], args["to"])
-        return summary.period_stats(workspace_id, window)
+        return as_dumped(summary.period_stats(workspace_id, window))
 
 
 @blp.route("/workflows")

@@ -57,11 +57,11 @@ def overview(workspace_id: uuid.UUID, now: datetime | None = None) -> dict[str, 
     """The dashboard's first screen: last 7 days' stats, the newest cards, the trial bar."""
     window = summary.window_for(workspace_id, None, now=now)
     headline, today = summary.headline_stats(workspace_id, window)
-    page = queries.list_workflows(workspace_id, sort="-updatedAt", limit=OVERVIEW_WORKFLOWS)
+    page = queries.list_cards(workspace_id, sort="-updatedAt", limit=OVERVIEW_WORKFLOWS)
     return {
         "status": "ok",
         "stats": headline,
-        "workflows": workflows.dashboard_workflows(page.items),
+        "workflows": workflows.dashboard_cards(page.items),
         "totalWorkflows": page.total,
         "recentExecutions": today.total,
         "trialInfo": trial_view(workspace_id),
@@ -85,7 +85,7 @@ def list_workflows(
     offset: int,
 ) -> dict[str, Any]:
     """One page of cards ``{workflows, total}`` filtered by name part and card status."""
-    page = queries.list_workflows(
+    page = queries.list_cards(
         workspace_id,
         search=search,
         status=CARD_STATUSES[status] if status else None,
@@ -95,7 +95,7 @@ def list_workflows(
     )
     return {
         "status": "ok",
-        "workflows": workflows.dashboard_workflows(page.items),
+        "workflows": workflows.dashboard_cards(page.items),
         "total": page.total,
     }
 
@@ -106,12 +106,10 @@ def search_workflows(workspace_id: uuid.UUID, text: str, limit: int) -> dict[str
     On PostgreSQL the match is answered by the trigram index ``ix_workflows_name_trgm``.
     An empty ``text`` matches every workflow.
     """
-    page = queries.list_workflows(
-        workspace_id, search=text.strip() or None, sort="name", limit=limit
-    )
+    page = queries.list_cards(workspace_id, search=text.strip() or None, sort="name", limit=limit)
     return {
         "status": "ok",
-        "workflows": workflows.dashboard_workflows(page.items),
+        "workflows": workflows.dashboard_cards(page.items),
         "total": page.total,
     }
 

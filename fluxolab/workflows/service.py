@@ -14,7 +14,8 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from datetime import datetime
+from typing import Any, NoReturn, Protocol
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -378,7 +379,24 @@ def owner_names(workflows: Iterable[Workflow]) -> dict[uuid.UUID, str]:
     return {user_id: name or "" for user_id, name in rows}
 
 
-def dashboard_workflow(workflow: Workflow, owner_name: str) -> dict[str, Any]:
+class CardSource(Protocol):
+    """What a card reads: a ``Workflow``, or a row of ``queries.list_cards``."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def tags(self) -> list[Any] | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def dashboard_workflow(workflow: CardSource, owner_name: str) -> dict[str, Any]:
     """Return the contract's ``DashboardWorkflow`` (3.1): exactly its keys, tags always a list."""
     status = workflow.status if workflow.status in ("active", "error") else "inactive"
     return {
@@ -391,6 +409,11 @@ def dashboard_workflow(workflow: Workflow, owner_name: str) -> dict[str, Any]:
         "status": status,
         "tags": list(workflow.tags or []),
     }
+
+
+def dashboard_cards(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Return ``DashboardWorkflow`` dicts for rows of ``queries.list_cards``."""
+    return [dashboard_workflow(row, row.owner or "") for row in rows]
 
 
 def dashboard_workflows(workflows: list[Workflow]) -> list[dict[str, Any]]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from marshmallow import Schema
 
 from fluxolab.credentials.resolver import CredentialResolver
+from fluxolab.dashboard.schemas import OverviewBody, StatsBody
 from fluxolab.extensions import db
 from fluxolab.models import utcnow
 from tests.api.test_credentials import SMTP_SECRET, create_credential
@@ -296,3 +299,31 @@ def test_stats_counts_are_integers_and_unknown_p95_is_null(
         "changePercent": None,
     }
     assert totals["timeSavedMinutes"]["value"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        ("/api/dashboard/overview", OverviewBody),
+        ("/api/dashboard/stats?period=24h", StatsBody),
+        ("/api/dashboard/stats?period=7d", StatsBody),
+        ("/api/dashboard/stats?period=90d", StatsBody),
+        ("/api/dashboard/stats?period=custom&from=2026-01-01&to=2026-01-03", StatsBody),
+    ],
+)
+def test_reads_answered_without_the_schema_are_what_the_schema_would_answer(
+    client: FlaskClient, owner: Account, path: str, schema: type[Schema]
+) -> None:
+    """The overview and the stats skip the response schema's dump (``as_dumped``): their
+    bodies must be exactly its output, with runs, failures, none and nulls alike."""
+    workflow_id = make_workflow(owner, "Pedidos", tags=["vendas"], minutes_saved=1.5)
+    make_workflow(owner, "Vazio")
+    now = utcnow()
+    make_run(owner, workflow_id, at=now - timedelta(minutes=1), duration_ms=2000)
+    make_run(owner, workflow_id, at=now - timedelta(hours=3), status="failed", duration_ms=70)
+    make_run(owner, workflow_id, at=now - timedelta(minutes=5), status="running")
+
+    body = get(client, owner, path)
+
+    assert schema().dump(body) == body
+    assert json.loads(json.dumps(schema().dump(body))) == body
