@@ -7,9 +7,10 @@ editor tests and node tests (another table) are not counted. A run is counted in
 of its ``created_at`` (indexed: ``ix_executions_workspace_id_created_at``).
 
 The pieces ``tally`` combines: ``live_rows`` (a stretch counted from ``executions``),
-``rollup_rows`` / ``rolled_saved`` / ``rolled_failures`` (rolled days of ``execution_stats``,
-a range of its primary key or of ``ix_execution_stats_production``) and ``live_failures``
-(the failed runs of a stretch). Rolled and live pieces give the same ``Counts``.
+``day_totals`` (rolled whole days, one row each), ``rolled_failures`` (the failing
+workflows of rolled days: ``ix_execution_stats_production``), ``hour_failures`` (of rolled
+hours) and ``live_failures`` (the failed runs of a stretch). Rolled and live pieces give the
+same ``Counts``. Each is a statement built once per shape and run with bound parameters.
 
 Durations: the p95 is computed from a fixed-bucket histogram (``DURATION_BOUNDS_MS``: upper
 bounds 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 ms and an
@@ -22,7 +23,6 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -57,6 +57,7 @@ from fluxolab.models import (
     ExecutionStat,
     ExecutionStatsDay,
     ExecutionStatsHourFailure,
+    ExecutionStatsWorkspaceDay,
     Workflow,
     Workspace,
 )
@@ -276,19 +277,6 @@ def hour_failures(
     return {workflow_id: int(count or 0) for workflow_id, count in rows}
 
 
-def rolled_saved(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[date, float]:
-    """Minutes saved by the production runs of each rolled day of ``days`` (as rolled)."""
-    if not days:
-        return {}
-    stat = ExecutionStat
-    stmt = (
-        select(stat.day, func.sum(stat.time_saved_minutes))
-        .where(stat.workspace_id == workspace_id, stat.production, stat.day.in_(list(days)))
-        .group_by(stat.day)
-    )
-    return {day: float(saved or 0) for day, saved in db.session.execute(stmt)}
-
-
 def rolled_totals(
     workspace_id: uuid.UUID, days: Iterable[date], *, exclude_mode: str | None = None
 ) -> dict[date, int]:
@@ -324,12 +312,7 @@ def rolled_failures(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[uuid.
     of days become ranges of ``ix_execution_stats_production``)."""
     if not days:
         return {}
-    spans: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if spans and spans[-1][1] == day:
-            spans[-1] = (spans[-1][0], day + timedelta(days=1))
-        else:
-            spans.append((day, day + timedelta(days=1)))
+    spans = day_spans(days)
     params = {"workspace_id": workspace_id, **span_params(spans)}
     rows = db.session.execute(_rolled_failures_statement(len(spans)), params)
     return {workflow_id: int(count or 0) for workflow_id, count in rows}
@@ -491,34 +474,39 @@ def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, 
     return {day: bool(hours) for day, hours in rows}
 
 
-def rollup_rows(workspace_id: uuid.UUID, days: set[date]) -> dict[date, list[BucketRow]]:
-    """Counts of production runs per (day, workflow) from ``execution_stats`` for ``days``
-    (a range scan of its primary key, which starts with workspace_id, day)."""
-    if not days:
+@functools.lru_cache(maxsize=16)
+def _day_totals_statement(spans: int) -> Select[Any]:
+    row = ExecutionStatsWorkspaceDay
+    return select(
+        row.day,
+        row.time_saved_minutes,
+        row.total,
+        row.succeeded,
+        row.failed + row.timed_out,
+        row.duration_ms_sum,
+        row.durations,
+        row.duration_ms_max,
+        *(getattr(row, column) for column in HISTOGRAM_COLUMNS),
+    ).where(row.workspace_id == WORKSPACE, spans_condition(row.day, spans))
+
+
+def day_spans(days: Iterable[date]) -> list[tuple[date, date]]:
+    """``days`` as sorted half-open ranges ``[first, after last)`` of consecutive days."""
+    spans: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if spans and spans[-1][1] == day:
+            spans[-1] = (spans[-1][0], day + timedelta(days=1))
+        else:
+            spans.append((day, day + timedelta(days=1)))
+    return spans
+
+
+def day_totals(workspace_id: uuid.UUID, days: Iterable[date]) -> dict[date, tuple[Counts, float]]:
+    """The production runs and minutes saved of each rolled local day of ``days`` that had
+    any (``execution_stats_workspace_days``: one row a day)."""
+    spans = day_spans(days)
+    if not spans:
         return {}
-    stat = ExecutionStat
-    stmt = (
-        select(
-            stat.day,
-            stat.workflow_id,
-            func.sum(stat.total),
-            func.sum(stat.succeeded),
-            func.sum(stat.failed + stat.timed_out),
-            func.sum(stat.duration_ms_sum),
-            func.sum(stat.durations),
-            func.max(stat.duration_ms_max),
-            *(func.sum(getattr(stat, column)) for column in HISTOGRAM_COLUMNS),
-        )
-        .where(
-            stat.workspace_id == workspace_id,
-            stat.day >= min(days),
-            stat.day <= max(days),
-            stat.production.is_(True),
-        )
-        .group_by(stat.day, stat.workflow_id)
-    )
-    rows: dict[date, list[BucketRow]] = defaultdict(list)
-    for day, workflow_id, *values in db.session.execute(stmt):
-        if day in days:
-            rows[day].append(BucketRow(0, workflow_id, counts_of(values)))
-    return rows
+    params = {"workspace_id": workspace_id, **span_params(spans)}
+    rows = db.session.execute(_day_totals_statement(len(spans)), params)
+    return {day: (counts_of(values), float(saved or 0)) for day, saved, *values in rows}

@@ -3,10 +3,10 @@
 ``tally(workspace, buckets, zone, now)`` walks the window from its start to ``now`` (or its
 end) and takes each stretch from the cheapest source that covers it exactly:
 
-1. a rolled local hour (``execution_stats_hour_marks``) inside one bucket: its row of
+1. a whole local day the daily rollup has rolled (``execution_stats_days``) inside one
+   bucket: its row of ``execution_stats_workspace_days``;
+2. else a rolled local hour (``execution_stats_hour_marks``) inside one bucket: its row of
    ``execution_stats_hours`` (up to the mark's ``rolled_through`` for the current hour);
-2. else a whole local day the daily rollup has rolled (``execution_stats_days``) inside one
-   bucket: its ``execution_stats`` rows (days rolled before the hourly table existed);
 3. else ``executions``, live: one indexed range query per stretch of adjacent live pieces.
 
 With the minute job running, that leaves about the last minute live. The failing workflows
@@ -96,7 +96,7 @@ def tally(
     _add_days(workspace_id, plan, result)
     _add_live(workspace_id, plan, result)
     if failures_from is not None:
-        _add_failures(workspace_id, plan, failures_from, zone, result)
+        _add_failures(workspace_id, plan, failures_from, result)
     return result
 
 
@@ -164,30 +164,23 @@ def _plan(
     days: dict[date, bool],
     marks: dict[datetime, datetime],
 ) -> _Plan:
-    """Cut the window into rolled hours (a whole rolled day at once when it lies in one
-    bucket), rolled days and live stretches, each inside one bucket (a rolled row never
-    straddles a bucket boundary)."""
+    """Cut the window into rolled whole days, rolled hours and live stretches, each inside
+    one bucket (a rolled row never straddles a bucket boundary)."""
     plan = _Plan()
     index, cursor, limit = 0, buckets[0].start, buckets[-1].end
-    hour_days = {day for day, hours in days.items() if hours}
     while cursor < limit:
         while buckets[index].end <= cursor:
             index += 1
         bucket_end = buckets[index].end
-        whole = _whole_day(cursor, zone, hour_days)
+        whole = _whole_day(cursor, zone, days)
         if whole is not None and whole[1] <= bucket_end:
-            plan.hours.append((index, (cursor, whole[1])))
+            plan.days.append((index, whole[0]))
             cursor = whole[1]
             continue
         end = _rolled_hour(cursor, zone, days, marks)
         if end is not None and end <= bucket_end:
             plan.hours.append((index, (cursor, end)))
             cursor = end
-            continue
-        whole = _whole_day(cursor, zone, days)
-        if whole is not None and whole[1] <= bucket_end:
-            plan.days.append((index, whole[0]))
-            cursor = whole[1]
             continue
         end = min(next_hour(cursor, zone), bucket_end)
         if plan.live and plan.live[-1][0] == index and plan.live[-1][1][1] == cursor:
@@ -250,14 +243,12 @@ def _add_hours(
 
 
 def _add_days(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
-    """Rolled days without rolled hours: their ``execution_stats`` rows."""
+    """Rolled whole days: one row each of ``execution_stats_workspace_days``."""
     if not plan.days:
         return
     bucket_of = dict((day, index) for index, day in plan.days)
-    for day, rows in stats.rollup_rows(workspace_id, set(bucket_of)).items():
-        for row in rows:
-            result.buckets[bucket_of[day]] += row.counts
-    for day, saved in stats.rolled_saved(workspace_id, list(bucket_of)).items():
+    for day, (counts, saved) in stats.day_totals(workspace_id, bucket_of).items():
+        result.buckets[bucket_of[day]] += counts
         result.saved[bucket_of[day]] += saved
 
 
@@ -277,22 +268,12 @@ def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
             result.saved[index] += row.counts.succeeded * row.minutes_per_run
 
 
-def _add_failures(
-    workspace_id: uuid.UUID, plan: _Plan, first: int, zone: ZoneInfo, result: Tally
-) -> None:
+def _add_failures(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally) -> None:
     """Failed runs per workflow of the plan's stretches in buckets ``first`` and after: whole
     rolled days from ``execution_stats``, rolled hours from ``execution_stats_hour_failures``,
     live stretches from the failed runs in ``executions``."""
     days = [day for index, day in plan.days if index >= first]
-    hours: list[Span] = []
-    for index, span in plan.hours:
-        if index < first:
-            continue
-        day = span[0].astimezone(zone).date()
-        if span == (local_midnight(day, zone), local_midnight(day + timedelta(1), zone)):
-            days.append(day)
-        else:
-            hours.append(span)
+    hours = [span for index, span in plan.hours if index >= first]
     counts = [
         stats.rolled_failures(workspace_id, days),
         stats.hour_failures(workspace_id, _ranges(hours)),

@@ -33,6 +33,7 @@ from fluxolab.models.stats import (
     ExecutionStatsHour,
     ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
+    ExecutionStatsWorkspaceDay,
 )
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
 from fluxolab.models.workflow import WORKFLOW_STATUSES, Workflow, WorkflowVersion
@@ -79,6 +80,7 @@ __all__ = [
     "ExecutionStatsHour",
     "ExecutionStatsHourFailure",
     "ExecutionStatsHourMark",
+    "ExecutionStatsWorkspaceDay",
     "ExecutionStep",
     "NodeCategory",
     "NodeTemplate",

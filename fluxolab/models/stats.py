@@ -11,8 +11,9 @@ rolled and whether the day is sealed (its rows are never lowered again).
 workflow or mode), and ``execution_stats_hour_marks`` which (time zone, hour) were rolled and
 up to which instant: the dashboard's totals, series and previous periods over any span are
 a few hundred of these rows, and the current hour is rolled every minute.
-``execution_stats_hour_failures`` counts the failed production runs per (workspace, hour,
-workflow) for the failing workflows of the last hours.
+``execution_stats_workspace_days`` adds a workspace's production rows of a day up (one row
+per whole day for the dashboard). ``execution_stats_hour_failures`` counts the failed
+production runs per (workspace, hour, workflow) for the failing workflows of the last hours.
 """
 
 from __future__ import annotations
@@ -98,6 +99,18 @@ class ExecutionStatsHour(StatValues, Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     hour: Mapped[datetime] = mapped_column(primary_key=True)
+
+
+class ExecutionStatsWorkspaceDay(StatValues, Base):
+    """The production runs of one workspace created on one local day: its ``execution_stats``
+    production rows added up (the dashboard's whole days, one row each)."""
+
+    __tablename__ = "execution_stats_workspace_days"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
 
 
 class ExecutionStatsHourFailure(Base):

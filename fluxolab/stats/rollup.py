@@ -42,6 +42,7 @@ from fluxolab.models import (
     Execution,
     ExecutionStat,
     ExecutionStatsDay,
+    ExecutionStatsWorkspaceDay,
     Workspace,
     utcnow,
 )
@@ -116,6 +117,43 @@ def _daily(runs: CTE, day: date, now: datetime, *, sealed: bool) -> Any:
     )
 
 
+def _workspace_days(timezone: str, day: date, now: datetime, *, sealed: bool) -> None:
+    """``execution_stats_workspace_days`` of local ``day``: each workspace's production rows
+    of ``execution_stats`` (just rolled) added up; rows of workspaces without any dropped
+    unless ``sealed`` (then a row is only replaced by one with more runs)."""
+    stat = ExecutionStat
+    workspaces = stretch.zone_workspaces(timezone)
+
+    def total(column: str) -> Any:
+        if column == "rolled_at":
+            return literal(now, UTCDateTime())
+        aggregate = func.max if column == "duration_ms_max" else func.sum
+        return aggregate(getattr(stat, column))
+
+    rows = (
+        select(stat.workspace_id, stat.day, *(total(column) for column in VALUE_COLUMNS))
+        .where(stat.workspace_id.in_(workspaces), stat.day == day, stat.production.is_(True))
+        .group_by(stat.workspace_id, stat.day)
+    )
+    table = ExecutionStatsWorkspaceDay.__table__
+    insert = sql.insert(table).from_select(["workspace_id", "day", *VALUE_COLUMNS], rows)
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["workspace_id", "day"],
+            set_={column: insert.excluded[column] for column in VALUE_COLUMNS},
+            where=(insert.excluded.total >= table.c.total) if sealed else None,
+        )
+    )
+    if not sealed:
+        db.session.execute(
+            delete(ExecutionStatsWorkspaceDay).where(
+                ExecutionStatsWorkspaceDay.workspace_id.in_(workspaces),
+                ExecutionStatsWorkspaceDay.day == day,
+                ExecutionStatsWorkspaceDay.rolled_at < now,
+            )
+        )
+
+
 def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
     """Roll local ``day`` for every workspace whose ``timezone`` is ``timezone``, into
     ``execution_stats`` and its hours; commit.
@@ -148,6 +186,7 @@ def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
                 ExecutionStat.rolled_at < now,
             )
         )
+    _workspace_days(timezone, day, now, sealed=sealed)
     hours.finish(timezone, hours_rolled, end, now, sealed=sealed)
     marker = sql.insert(ExecutionStatsDay.__table__).values(
         timezone=timezone, day=day, sealed=sealed, hours=end <= now - hours.LAG, rolled_at=now

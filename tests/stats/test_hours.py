@@ -21,6 +21,7 @@ from fluxolab.models import (
     ExecutionStatsHour,
     ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
+    ExecutionStatsWorkspaceDay,
 )
 from fluxolab.stats import hours, rollup
 from tests.conftest import make_test_config
@@ -287,6 +288,58 @@ def test_rolling_again_drops_the_failures_of_emptied_hours_but_not_of_sealed_day
     }
 
 
+def migration(number: str, name: str) -> Any:
+    path = f"migrations/versions/{number}_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"migration_{number}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def workspace_days(workspace_id: uuid.UUID) -> dict[date, tuple[Any, ...]]:
+    row = ExecutionStatsWorkspaceDay
+    stmt = select(
+        row.day, row.total, row.failed, row.durations, row.duration_ms_max, row.duration_le_inf
+    ).where(row.workspace_id == workspace_id)
+    return {day: tuple(values) for day, *values in db.session.execute(stmt)}
+
+
+def test_whole_rolled_days_are_read_from_one_row_a_day() -> None:
+    account = account_in("America/Sao_Paulo")
+    seed(account, NOW.date() - timedelta(days=12), 12)
+    live = dashboard(account, "14d")
+    rollup.catch_up(NOW)
+    assert dashboard(account, "14d") == live
+    day = NOW.date() - timedelta(days=3)
+    assert workspace_days(account.workspace_id)[day][:2] == (13, 1)  # production runs, failed
+
+    db.session.execute(
+        update(ExecutionStatsWorkspaceDay)
+        .where(ExecutionStatsWorkspaceDay.day == day)
+        .values(total=ExecutionStatsWorkspaceDay.total + 100)
+    )
+    db.session.commit()
+
+    assert dashboard(account, "14d")["totals"]["total"]["value"] == (
+        live["totals"]["total"]["value"] + 100
+    )
+
+
+def test_the_migration_fills_the_days_rolled_before_it() -> None:
+    account = account_in("UTC")
+    seed(account, NOW.date() - timedelta(days=5), 5)
+    rollup.catch_up(NOW)
+    rolled = workspace_days(account.workspace_id)
+    db.session.execute(delete(ExecutionStatsWorkspaceDay))
+    db.session.commit()
+
+    db.session.execute(text(migration("0015", "workspace_day_totals").FILL))
+    db.session.commit()
+
+    assert workspace_days(account.workspace_id) == rolled and len(rolled) == 5
+
+
 def test_the_migration_fills_the_failures_of_the_hours_rolled_before_it() -> None:
     account = account_in("America/Sao_Paulo")
     failing_runs(account)
@@ -295,13 +348,9 @@ def test_the_migration_fills_the_failures_of_the_hours_rolled_before_it() -> Non
     rolled = failure_rows(account.workspace_id)
     db.session.execute(delete(ExecutionStatsHourFailure))
     db.session.commit()
-    path = "migrations/versions/0013_hourly_failures_per_workflow.py"
-    spec = importlib.util.spec_from_file_location("migration_0013", path)
-    assert spec and spec.loader
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    fill = migration("0013", "hourly_failures_per_workflow").FILL
 
-    db.session.execute(text(migration.FILL), {"since": NOW - timedelta(days=3), "now": NOW})
+    db.session.execute(text(fill), {"since": NOW - timedelta(days=3), "now": NOW})
     db.session.commit()
 
     assert failure_rows(account.workspace_id) == rolled and len(rolled) == 4
