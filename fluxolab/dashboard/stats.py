@@ -334,7 +334,7 @@ def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     return sums
 
 
-def index_of(column: Any, low: int, high: int) -> ColumnElement[int]:
+def index_of(column: Any, low: int, high: int, type_: Any = None) -> ColumnElement[int]:
     """The position, among the bound span starts ``bucket_start_<low>`` ..
     ``bucket_start_<high - 1>`` (sorted), of the span holding ``column`` (at or after the
     first): a balanced tree of ``CASE column < start``, about log2(n) comparisons per row,
@@ -344,21 +344,23 @@ def index_of(column: Any, low: int, high: int) -> ColumnElement[int]:
     middle = (low + high) // 2
     return case(
         (
-            column < bindparam(f"bucket_start_{middle}", type_=UTCDateTime()),
-            index_of(column, low, middle),
+            column < bindparam(f"bucket_start_{middle}", type_=type_ or UTCDateTime()),
+            index_of(column, low, middle, type_),
         ),
-        else_=index_of(column, middle, high),
+        else_=index_of(column, middle, high, type_),
     )
 
 
-def bucket_number(column: Any, count: int, dialect_name: str) -> ColumnElement[int]:
-    """The position among ``count`` bound span starts (``bucket_params``) of the span holding
-    ``column``: PostgreSQL's ``width_bucket`` over one array parameter, the ``CASE`` tree of
-    ``index_of`` elsewhere."""
+def bucket_number(
+    column: Any, count: int, dialect_name: str, type_: Any = None
+) -> ColumnElement[int]:
+    """The position among ``count`` bound span starts (``bucket_params``; instants, or
+    ``type_`` values such as dates) of the span holding ``column``: PostgreSQL's
+    ``width_bucket`` over one array parameter, the ``CASE`` tree of ``index_of`` elsewhere."""
     if dialect_name == "postgresql":
-        edges = bindparam("bucket_starts", type_=ARRAY(UTCDateTime()))
+        edges = bindparam("bucket_starts", type_=ARRAY(type_ or UTCDateTime()))
         return func.width_bucket(column, edges) - 1
-    return index_of(column, 0, count)
+    return index_of(column, 0, count, type_)
 
 
 def bucket_shape(count: int, dialect_name: str) -> int:
@@ -367,7 +369,7 @@ def bucket_shape(count: int, dialect_name: str) -> int:
     return 0 if dialect_name == "postgresql" else count
 
 
-def bucket_params(starts: Sequence[datetime], dialect_name: str) -> dict[str, Any]:
+def bucket_params(starts: Sequence[Any], dialect_name: str) -> dict[str, Any]:
     """The parameters of ``bucket_number`` for the span starts ``starts``."""
     if dialect_name == "postgresql":
         return {"bucket_starts": list(starts)}
@@ -474,20 +476,25 @@ def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, 
     return {day: bool(hours) for day, hours in rows}
 
 
-@functools.lru_cache(maxsize=16)
-def _day_totals_statement(spans: int) -> Select[Any]:
+@functools.lru_cache(maxsize=32)
+def _day_totals_statement(dialect_name: str, buckets: int, spans: int) -> Select[Any]:
     row = ExecutionStatsWorkspaceDay
-    return select(
-        row.day,
-        row.time_saved_minutes,
-        row.total,
-        row.succeeded,
-        row.failed + row.timed_out,
-        row.duration_ms_sum,
-        row.durations,
-        row.duration_ms_max,
-        *(getattr(row, column) for column in HISTOGRAM_COLUMNS),
-    ).where(row.workspace_id == WORKSPACE, spans_condition(row.day, spans))
+    bucket = bucket_number(row.day, buckets, dialect_name, Date()).label("bucket")
+    return (
+        select(
+            bucket,
+            func.sum(row.time_saved_minutes),
+            func.sum(row.total),
+            func.sum(row.succeeded),
+            func.sum(row.failed + row.timed_out),
+            func.sum(row.duration_ms_sum),
+            func.sum(row.durations),
+            func.max(row.duration_ms_max),
+            *(func.sum(getattr(row, column)) for column in HISTOGRAM_COLUMNS),
+        )
+        .where(row.workspace_id == WORKSPACE, spans_condition(row.day, spans))
+        .group_by(bucket)
+    )
 
 
 def day_spans(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -501,12 +508,21 @@ def day_spans(days: Iterable[date]) -> list[tuple[date, date]]:
     return spans
 
 
-def day_totals(workspace_id: uuid.UUID, days: Iterable[date]) -> dict[date, tuple[Counts, float]]:
-    """The production runs and minutes saved of each rolled local day of ``days`` that had
-    any (``execution_stats_workspace_days``: one row a day)."""
+def day_totals(
+    workspace_id: uuid.UUID, starts: Sequence[date], days: Iterable[date]
+) -> dict[int, tuple[Counts, float]]:
+    """The production runs and minutes saved of the rolled local ``days``, summed per bucket
+    (``starts``: the buckets' first local days, increasing), from
+    ``execution_stats_workspace_days`` (one row a day)."""
     spans = day_spans(days)
     if not spans:
         return {}
-    params = {"workspace_id": workspace_id, **span_params(spans)}
-    rows = db.session.execute(_day_totals_statement(len(spans)), params)
-    return {day: (counts_of(values), float(saved or 0)) for day, saved, *values in rows}
+    name = dialect()
+    statement = _day_totals_statement(name, bucket_shape(len(starts), name), len(spans))
+    params = {
+        "workspace_id": workspace_id,
+        **bucket_params(starts, name),
+        **span_params(spans),
+    }
+    rows = db.session.execute(statement, params)
+    return {int(index): (counts_of(values), float(saved or 0)) for index, saved, *values in rows}

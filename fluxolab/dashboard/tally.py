@@ -52,6 +52,12 @@ class Tally:
     saved: dict[int, float] = field(default_factory=lambda: defaultdict(float))
     failures: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
 
+    def add(self, index: int, counts: Counts, saved: float) -> None:
+        """Count ``counts`` and ``saved`` minutes in bucket ``index``."""
+        held = self.buckets.get(index)
+        self.buckets[index] = counts if held is None else held + counts
+        self.saved[index] += saved
+
     def total(self, first: int = 0, end: int | None = None) -> Counts:
         """The counts of buckets ``first`` up to (not including) ``end`` (all by default)."""
         return Counts.add_up(
@@ -93,7 +99,7 @@ def tally(
     days = _rolled_days(workspace_id, buckets, zone, now)
     plan = _plan(buckets, zone, days, _marks(workspace_id, start, limit, zone, days))
     _add_hours(workspace_id, buckets, plan, result)
-    _add_days(workspace_id, plan, result)
+    _add_days(workspace_id, buckets, zone, plan, result)
     _add_live(workspace_id, plan, result)
     if failures_from is not None:
         _add_failures(workspace_id, plan, failures_from, result)
@@ -238,18 +244,21 @@ def _add_hours(
         **stats.span_params(ranges),
     }
     for index, *values, saved in db.session.execute(statement, params):
-        result.buckets[int(index)] += stats.counts_of(values)
-        result.saved[int(index)] += float(saved or 0)
+        result.add(int(index), stats.counts_of(values), float(saved or 0))
 
 
-def _add_days(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
-    """Rolled whole days: one row each of ``execution_stats_workspace_days``."""
+def _add_days(
+    workspace_id: uuid.UUID, buckets: Sequence[Bucket], zone: ZoneInfo, plan: _Plan, result: Tally
+) -> None:
+    """Rolled whole days: ``execution_stats_workspace_days`` (one row a day), summed per
+    bucket in SQL. Whole days only fit in buckets of a day or more, whose first local days
+    increase."""
     if not plan.days:
         return
-    bucket_of = dict((day, index) for index, day in plan.days)
-    for day, (counts, saved) in stats.day_totals(workspace_id, bucket_of).items():
-        result.buckets[bucket_of[day]] += counts
-        result.saved[bucket_of[day]] += saved
+    starts = [bucket.start.astimezone(zone).date() for bucket in buckets]
+    totals = stats.day_totals(workspace_id, starts, [day for _, day in plan.days])
+    for index, (counts, saved) in totals.items():
+        result.add(index, counts, saved)
 
 
 def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
@@ -264,8 +273,7 @@ def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
         pieces = [Bucket(span[0], span[1], "") for _, span in group]
         for row in stats.live_rows(workspace_id, pieces):
             index = group[row.bucket][0]
-            result.buckets[index] += row.counts
-            result.saved[index] += row.counts.succeeded * row.minutes_per_run
+            result.add(index, row.counts, row.counts.succeeded * row.minutes_per_run)
 
 
 def _add_failures(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally) -> None:
