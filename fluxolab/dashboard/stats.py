@@ -7,10 +7,10 @@ editor tests and node tests (another table) are not counted. A run is counted in
 of its ``created_at`` (indexed: ``ix_executions_workspace_id_created_at``).
 
 The pieces ``tally`` combines: ``live_rows`` (a stretch counted from ``executions``),
-``day_totals`` (rolled whole days, one row each), ``rolled_failures`` (the failing
-workflows of rolled days: ``ix_execution_stats_production``), ``hour_failures`` (of rolled
-hours) and ``live_failures`` (the failed runs of a stretch). Rolled and live pieces give the
-same ``Counts``. Each is a statement built once per shape and run with bound parameters.
+``day_totals`` (rolled whole days, one row each) and ``top_failing`` (the failing workflows
+of rolled days, rolled hours and live stretches, ranked in one statement). Rolled and live
+pieces give the same ``Counts``. Each is a statement built once per shape and run with
+bound parameters.
 
 Durations: the p95 is computed from a fixed-bucket histogram (``DURATION_BOUNDS_MS``: upper
 bounds 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 ms and an
@@ -42,6 +42,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -213,68 +214,103 @@ START = bindparam("start", type_=UTCDateTime())
 END = bindparam("end", type_=UTCDateTime())
 
 
-def spans_condition(column: Any, count: int) -> ColumnElement[bool]:
-    """``column`` lies in one of ``count`` half-open spans, bound as ``span_low_<n>`` and
-    ``span_high_<n>`` (``span_params``)."""
+def spans_condition(column: Any, count: int, name: str = "span") -> ColumnElement[bool]:
+    """``column`` lies in one of ``count`` half-open spans, bound as ``<name>_low_<n>`` and
+    ``<name>_high_<n>`` (``span_params``)."""
     return or_(
         *(
-            and_(column >= bindparam(f"span_low_{n}"), column < bindparam(f"span_high_{n}"))
+            and_(column >= bindparam(f"{name}_low_{n}"), column < bindparam(f"{name}_high_{n}"))
             for n in range(count)
         )
     )
 
 
-def span_params(spans: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
+def span_params(spans: Sequence[tuple[Any, Any]], name: str = "span") -> dict[str, Any]:
     """The parameters of ``spans_condition`` for ``spans``."""
     params: dict[str, Any] = {}
     for n, (low, high) in enumerate(spans):
-        params[f"span_low_{n}"], params[f"span_high_{n}"] = low, high
+        params[f"{name}_low_{n}"], params[f"{name}_high_{n}"] = low, high
     return params
 
 
-@functools.cache
-def _live_failures_statement() -> Select[uuid.UUID, int]:
-    return (
-        select(Execution.workflow_id, func.count())
-        .where(
-            Execution.workspace_id == WORKSPACE,
-            Execution.created_at >= START,
-            Execution.created_at < END,
-            Execution.status.in_(FAILED_STATUSES),
-            production(WORKSPACE, START, END, FAILED_STATUSES),
+@dataclass(frozen=True)
+class Failing:
+    """A workflow and its failed or timed-out production runs in a window."""
+
+    workflow_id: uuid.UUID
+    name: str
+    failures: int
+
+
+@functools.lru_cache(maxsize=64)
+def _failing_statement(days: int, hours: int, live: int) -> Select[Any]:
+    stat, hour = ExecutionStat, ExecutionStatsHourFailure
+    parts: list[Select[uuid.UUID, int]] = []
+    if days:  # ix_execution_stats_production, index only
+        parts.append(
+            select(stat.workflow_id, stat.failed + stat.timed_out).where(
+                stat.workspace_id == WORKSPACE,
+                stat.production,  # as the partial index says it (IS TRUE would not use it)
+                spans_condition(stat.day, days, "day"),
+            )
         )
-        .group_by(Execution.workflow_id)
-    )
-
-
-def live_failures(workspace_id: uuid.UUID, start: datetime, end: datetime) -> dict[uuid.UUID, int]:
-    """Failed or timed-out production runs per workflow created in ``[start, end)``, counted
-    from ``executions`` (``ix_executions_failures``: the failed runs only)."""
-    params = {"workspace_id": workspace_id, "start": start, "end": end}
-    rows = db.session.execute(_live_failures_statement(), params)
-    return {workflow_id: int(count) for workflow_id, count in rows}
-
-
-@functools.lru_cache(maxsize=16)
-def _hour_failures_statement(spans: int) -> Select[uuid.UUID, int]:
-    row = ExecutionStatsHourFailure
+    if hours:  # pk_execution_stats_hour_failures
+        parts.append(
+            select(hour.workflow_id, hour.failures).where(
+                hour.workspace_id == WORKSPACE, spans_condition(hour.hour, hours, "hour")
+            )
+        )
+    if live:  # ix_executions_failures: the failed runs only
+        parts.append(
+            select(Execution.workflow_id, literal(1, Integer)).where(
+                Execution.workspace_id == WORKSPACE,
+                Execution.created_at >= START,
+                Execution.created_at < END,
+                spans_condition(Execution.created_at, live, "live"),
+                Execution.status.in_(FAILED_STATUSES),
+                production(WORKSPACE, START, END, FAILED_STATUSES),
+            )
+        )
+    failed = union_all(*parts).subquery("failed")
+    workflow_id, count = failed.c
+    total = func.sum(count)
+    name = func.coalesce(Workflow.name, "")
     return (
-        select(row.workflow_id, func.sum(row.failures))
-        .where(row.workspace_id == WORKSPACE, spans_condition(row.hour, spans))
-        .group_by(row.workflow_id)
+        select(workflow_id, name, total)
+        .outerjoin(Workflow, Workflow.id == workflow_id)
+        .group_by(workflow_id, Workflow.name)
+        .having(total > 0)
+        .order_by(total.desc(), func.lower(name), workflow_id)
+        .limit(bindparam("top", type_=Integer()))
     )
 
 
-def hour_failures(
-    workspace_id: uuid.UUID, spans: Sequence[tuple[datetime, datetime]]
-) -> dict[uuid.UUID, int]:
-    """Failed or timed-out production runs per workflow in the rolled hours starting in
-    ``spans`` (ranges of ``pk_execution_stats_hour_failures``)."""
-    if not spans:
-        return {}
-    params = {"workspace_id": workspace_id, **span_params(spans)}
-    rows = db.session.execute(_hour_failures_statement(len(spans)), params)
-    return {workflow_id: int(count or 0) for workflow_id, count in rows}
+def top_failing(
+    workspace_id: uuid.UUID,
+    days: Iterable[date],
+    hours: Sequence[tuple[datetime, datetime]],
+    live: Sequence[tuple[datetime, datetime]],
+    top: int,
+) -> list[Failing]:
+    """The ``top`` workflows with the most failed production runs (at least one) on rolled
+    ``days`` (``execution_stats``), in rolled hours starting in ``hours``
+    (``execution_stats_hour_failures``) and in the ``live`` stretches (``executions``): most
+    first, then by name. One statement."""
+    day_ranges = day_spans(days)
+    if not (day_ranges or hours or live):
+        return []
+    params: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "top": top,
+        **span_params(day_ranges, "day"),
+        **span_params(hours, "hour"),
+        **span_params(live, "live"),
+    }
+    if live:
+        params["start"], params["end"] = live[0][0], live[-1][1]
+    statement = _failing_statement(len(day_ranges), len(hours), len(live))
+    rows = db.session.execute(statement, params)
+    return [Failing(workflow_id, name, int(count)) for workflow_id, name, count in rows]
 
 
 def rolled_totals(
@@ -291,31 +327,6 @@ def rolled_totals(
     if exclude_mode is not None:
         stmt = stmt.where(stat.mode != exclude_mode)
     return {day: int(total or 0) for day, total in db.session.execute(stmt)}
-
-
-@functools.lru_cache(maxsize=16)
-def _rolled_failures_statement(spans: int) -> Select[uuid.UUID, int]:
-    stat = ExecutionStat
-    return (
-        select(stat.workflow_id, func.sum(stat.failed + stat.timed_out))
-        .where(
-            stat.workspace_id == WORKSPACE,
-            stat.production,  # as the partial index says it (IS TRUE would not use it)
-            spans_condition(stat.day, spans),
-        )
-        .group_by(stat.workflow_id)
-    )
-
-
-def rolled_failures(workspace_id: uuid.UUID, days: Sequence[date]) -> dict[uuid.UUID, int]:
-    """Failed or timed-out production runs per workflow on rolled ``days`` (contiguous runs
-    of days become ranges of ``ix_execution_stats_production``)."""
-    if not days:
-        return {}
-    spans = day_spans(days)
-    params = {"workspace_id": workspace_id, **span_params(spans)}
-    rows = db.session.execute(_rolled_failures_statement(len(spans)), params)
-    return {workflow_id: int(count or 0) for workflow_id, count in rows}
 
 
 def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:

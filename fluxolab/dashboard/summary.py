@@ -8,7 +8,6 @@ names of the failing workflows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,10 +20,9 @@ from fluxolab.dashboard.stats import Counts
 from fluxolab.dashboard.tally import Tally, tally
 from fluxolab.errors import NotFound
 from fluxolab.extensions import db
-from fluxolab.models import Workflow, Workspace, utcnow
+from fluxolab.models import Workspace, utcnow
 
 NO_DATA = "---"
-TOP_FAILING = 5
 
 
 def workspace_zone(workspace_id: uuid.UUID) -> ZoneInfo:
@@ -75,15 +73,6 @@ def format_minutes(minutes: float) -> str:
     return f"{seconds}s"
 
 
-def _names(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The names of workflows (deleted ones too), by id."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = db.session.execute(select(Workflow.id, Workflow.name).where(Workflow.id.in_(wanted)))
-    return dict(rows.all())
-
-
 def failure_rate(counts: Counts) -> float:
     """Failed runs as a percentage of all runs (one decimal); 0 without runs."""
     return round(counts.failed * 100 / counts.total, 1) if counts.total else 0.0
@@ -124,7 +113,7 @@ def period_stats(workspace_id: uuid.UUID, window: Window) -> dict[str, Any]:
     """Everything ``GET /api/dashboard/stats`` answers for ``window``: its buckets and the
     previous stretch (bucket 0 here, it ends where the window starts) in one tally."""
     counted = tally(
-        workspace_id, [window.previous, *window.buckets], window.zone, window.now, failures_from=1
+        workspace_id, [window.previous, *window.buckets], window.zone, window.now, failing_from=1
     )
     current, previous = counted.total(1), counted.total(0, 1)
     saved, saved_before = counted.saved_minutes(1), counted.saved_minutes(0, 1)
@@ -141,7 +130,10 @@ def period_stats(workspace_id: uuid.UUID, window: Window) -> dict[str, Any]:
             "timeSavedMinutes": change(round(saved, 2), round(saved_before, 2)),
         },
         "series": _series(window, counted),
-        "topFailingWorkflows": _top_failing(counted.failures),
+        "topFailingWorkflows": [
+            {"id": str(row.workflow_id), "name": row.name, "failures": row.failures}
+            for row in counted.failing
+        ],
     }
 
 
@@ -175,23 +167,3 @@ def _series(window: Window, counted: Tally) -> list[dict[str, Any]]:
             }
         )
     return points
-
-
-def _top_failing(failures: dict[uuid.UUID, int]) -> list[dict[str, Any]]:
-    """The workflows with the most failed runs (at least one), most first, then by name;
-    only the names of those that can rank (ties with the last place) are read."""
-    counted = sorted(
-        ((count, workflow_id) for workflow_id, count in failures.items() if count > 0),
-        reverse=True,
-    )
-    if len(counted) > TOP_FAILING:
-        last = counted[TOP_FAILING - 1][0]
-        counted = [item for item in counted if item[0] >= last]
-    names = _names(workflow_id for _, workflow_id in counted)
-    ranked = sorted(
-        counted, key=lambda item: (-item[0], names.get(item[1], "").lower(), str(item[1]))
-    )
-    return [
-        {"id": str(workflow_id), "name": names.get(workflow_id, ""), "failures": count}
-        for count, workflow_id in ranked[:TOP_FAILING]
-    ]

@@ -10,9 +10,10 @@ end) and takes each stretch from the cheapest source that covers it exactly:
 3. else ``executions``, live: one indexed range query per stretch of adjacent live pieces.
 
 With the minute job running, that leaves about the last minute live. The failing workflows
-(``failures_from``) come from ``execution_stats`` for rolled whole days, from
-``execution_stats_hour_failures`` for rolled hours, and from the failed runs of the live
-stretches (``ix_executions_failures``). Time saved is the rolled rows'
+(``failing_from``, the ``TOP_FAILING`` with the most failed runs) come from
+``execution_stats`` for rolled whole days, from ``execution_stats_hour_failures`` for rolled
+hours, and from the failed runs of the live stretches (``ix_executions_failures``), ranked
+in one statement. Time saved is the rolled rows'
 ``time_saved_minutes`` (each workflow's minutes saved per run when it was rolled) plus, for
 live stretches, succeeded runs times the workflow's current setting.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import Select, func, select
 
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
-from fluxolab.dashboard.stats import Counts
+from fluxolab.dashboard.stats import Counts, Failing
 from fluxolab.extensions import db
 from fluxolab.models import (
     HISTOGRAM_COLUMNS,
@@ -42,6 +43,7 @@ from fluxolab.models import (
 )
 
 Span = tuple[datetime, datetime]
+TOP_FAILING = 5
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Tally:
 
     buckets: dict[int, Counts] = field(default_factory=lambda: defaultdict(Counts))
     saved: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    failures: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
+    failing: list[Failing] = field(default_factory=list)
 
     def add(self, index: int, counts: Counts, saved: float) -> None:
         """Count ``counts`` and ``saved`` minutes in bucket ``index``."""
@@ -88,10 +90,10 @@ def tally(
     zone: ZoneInfo,
     now: datetime,
     *,
-    failures_from: int | None = None,
+    failing_from: int | None = None,
 ) -> Tally:
-    """The production runs created in contiguous ``buckets``, and with ``failures_from`` the
-    failed runs per workflow from that bucket on; see the module."""
+    """The production runs created in contiguous ``buckets``, and with ``failing_from`` the
+    workflows failing most from that bucket on; see the module."""
     result = Tally()
     if not buckets:
         return result
@@ -101,8 +103,8 @@ def tally(
     _add_hours(workspace_id, buckets, plan, result)
     _add_days(workspace_id, buckets, zone, plan, result)
     _add_live(workspace_id, plan, result)
-    if failures_from is not None:
-        _add_failures(workspace_id, plan, failures_from, result)
+    if failing_from is not None:
+        _add_failing(workspace_id, plan, failing_from, result)
     return result
 
 
@@ -276,20 +278,14 @@ def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
             result.add(index, row.counts, row.counts.succeeded * row.minutes_per_run)
 
 
-def _add_failures(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally) -> None:
-    """Failed runs per workflow of the plan's stretches in buckets ``first`` and after: whole
-    rolled days from ``execution_stats``, rolled hours from ``execution_stats_hour_failures``,
-    live stretches from the failed runs in ``executions``."""
-    days = [day for index, day in plan.days if index >= first]
-    hours = [span for index, span in plan.hours if index >= first]
-    counts = [
-        stats.rolled_failures(workspace_id, days),
-        stats.hour_failures(workspace_id, _ranges(hours)),
-        *(
-            stats.live_failures(workspace_id, low, high)
-            for low, high in _ranges([span for index, span in plan.live if index >= first])
-        ),
-    ]
-    for part in counts:
-        for workflow_id, count in part.items():
-            result.failures[workflow_id] += count
+def _add_failing(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally) -> None:
+    """The workflows failing most in buckets ``first`` and after: whole rolled days from
+    ``execution_stats``, rolled hours from ``execution_stats_hour_failures``, live
+    stretches from the failed runs in ``executions``; ranked in one statement."""
+    result.failing = stats.top_failing(
+        workspace_id,
+        [day for index, day in plan.days if index >= first],
+        _ranges([span for index, span in plan.hours if index >= first]),
+        _ranges([span for index, span in plan.live if index >= first]),
+        TOP_FAILING,
+    )
