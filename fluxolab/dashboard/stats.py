@@ -273,14 +273,17 @@ def _failing_statement(days: int, hours: int, live: int) -> Select[Any]:
         )
     failed = union_all(*parts).subquery("failed")
     workflow_id, count = failed.c
-    total = func.sum(count)
+    per_workflow = (  # summed before the names are joined: a few hundred rows, not thousands
+        select(workflow_id.label("workflow_id"), func.sum(count).label("failures"))
+        .group_by(workflow_id)
+        .having(func.sum(count) > 0)
+        .subquery("per_workflow")
+    )
     name = func.coalesce(Workflow.name, "")
     return (
-        select(workflow_id, name, total)
-        .outerjoin(Workflow, Workflow.id == workflow_id)
-        .group_by(workflow_id, Workflow.name)
-        .having(total > 0)
-        .order_by(total.desc(), func.lower(name), workflow_id)
+        select(per_workflow.c.workflow_id, name, per_workflow.c.failures)
+        .outerjoin(Workflow, Workflow.id == per_workflow.c.workflow_id)
+        .order_by(per_workflow.c.failures.desc(), func.lower(name), per_workflow.c.workflow_id)
         .limit(bindparam("top", type_=Integer()))
     )
 
