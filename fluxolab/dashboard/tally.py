@@ -34,7 +34,6 @@ from sqlalchemy import Select, func, select
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
 from fluxolab.dashboard.stats import Counts, Failing
-from fluxolab.extensions import db
 from fluxolab.models import (
     HISTOGRAM_COLUMNS,
     ExecutionStatsHour,
@@ -134,7 +133,7 @@ def _marks(
     if low >= end:
         return {}
     params = {"workspace_id": workspace_id, "start": low, "end": end}
-    return dict(db.session.execute(_marks_statement(), params).all())
+    return dict(stats.run(_marks_statement(), params).all())
 
 
 @functools.cache
@@ -245,7 +244,7 @@ def _add_hours(
         **stats.bucket_params([bucket.start for bucket in buckets], name),
         **stats.span_params(ranges),
     }
-    for index, *values, saved in db.session.execute(statement, params):
+    for index, *values, saved in stats.run(statement, params):
         result.add(int(index), stats.counts_of(values), float(saved or 0))
 
 
