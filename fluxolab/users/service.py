@@ -12,7 +12,7 @@ import math
 import uuid
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from fluxolab import audit
@@ -23,7 +23,7 @@ from fluxolab.common.pagination import Page, paginate
 from fluxolab.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from fluxolab.extensions import db
 from fluxolab.mail import send_mail
-from fluxolab.models import Plan, User, WorkspaceInvitation, WorkspaceMember, utcnow
+from fluxolab.models import Plan, User, Workspace, WorkspaceInvitation, WorkspaceMember, utcnow
 from fluxolab.users import preferences as prefs
 from fluxolab.workspaces import service as workspaces
 
@@ -114,27 +114,41 @@ def update_profile(user_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any
 # --- trial info ----------------------------------------------------------------------------
 
 
+_TRIAL = (
+    select(
+        Workspace.subscription_status,
+        Workspace.trial_ends_at,
+        Workspace.executions_used,
+        Plan.code,
+        Plan.name,
+        Plan.limits,
+        Plan.features,
+    )
+    .join(Plan, Plan.id == Workspace.plan_id)
+    .where(Workspace.id == bindparam("workspace_id"))
+)
+
+
 def trial_info(workspace_id: uuid.UUID) -> dict[str, Any]:
     """Return the workspace's trial, plan and execution quota (no execution cap: None)."""
-    workspace = workspaces.get_workspace(workspace_id)
-    plan = db.session.get(Plan, workspace.plan_id)
-    if plan is None:  # plan_id is a foreign key: only a broken database gets here
-        raise NotFound("Plano do workspace nao encontrado.")
-    is_trial = workspace.subscription_status == "trialing"
+    row = db.session.connection().execute(_TRIAL, {"workspace_id": workspace_id}).first()
+    if row is None:
+        raise NotFound("Workspace nao encontrado.")
+    is_trial = row.subscription_status == "trialing"
     days_left = 0
-    if is_trial and workspace.trial_ends_at is not None:
-        seconds = (workspace.trial_ends_at - utcnow()).total_seconds()
+    if is_trial and row.trial_ends_at is not None:
+        seconds = (row.trial_ends_at - utcnow()).total_seconds()
         days_left = max(0, math.ceil(seconds / 86400))
-    limit = (plan.limits or {}).get("executions")
+    limit = (row.limits or {}).get("executions")
     return {
         "is_trial": is_trial,
         "days_left": days_left,
-        "trial_ends_at": workspace.trial_ends_at,
-        "executions_used": workspace.executions_used,
+        "trial_ends_at": row.trial_ends_at,
+        "executions_used": row.executions_used,
         "executions_limit": int(limit) if limit is not None else None,
-        "plan_code": plan.code,
-        "plan_name": plan.name,
-        "features": [str(feature) for feature in plan.features or []],
+        "plan_code": row.code,
+        "plan_name": row.name,
+        "features": [str(feature) for feature in row.features or []],
         "upgrade_url": UPGRADE_URL,
     }
 
