@@ -7,10 +7,10 @@ editor tests and node tests (another table) are not counted. A run is counted in
 of its ``created_at`` (indexed: ``ix_executions_workspace_id_created_at``).
 
 The pieces ``tally`` combines: ``live_rows`` (a stretch counted from ``executions``),
-``day_totals`` (rolled whole days, one row each) and ``top_failing`` (the failing workflows
-of rolled days, rolled hours and live stretches, ranked in one statement). Rolled and live
-pieces give the same ``Counts``. Each is a statement built once per shape and run with
-bound parameters.
+``rolled_sums`` (rolled hours, and rolled whole days at one row each) and ``top_failing``
+(the failing workflows of rolled days, rolled hours and live stretches, ranked in one
+statement). Rolled and live pieces give the same ``Counts``. Each is a statement built once
+per shape and run with bound parameters.
 
 Durations: the p95 is computed from a fixed-bucket histogram (``DURATION_BOUNDS_MS``: upper
 bounds 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000 ms and an
@@ -58,7 +58,9 @@ from fluxolab.models import (
     Execution,
     ExecutionStat,
     ExecutionStatsDay,
+    ExecutionStatsHour,
     ExecutionStatsHourFailure,
+    ExecutionStatsWeekFailure,
     ExecutionStatsWorkspaceDay,
     Workflow,
     Workspace,
@@ -249,9 +251,15 @@ class Failing:
 
 
 @functools.lru_cache(maxsize=64)
-def _failing_statement(days: int, hours: int, live: int) -> Select[Any]:
-    stat, hour = ExecutionStat, ExecutionStatsHourFailure
+def _failing_statement(weeks: int, days: int, hours: int, live: int) -> Select[Any]:
+    stat, week, hour = ExecutionStat, ExecutionStatsWeekFailure, ExecutionStatsHourFailure
     parts: list[Select[uuid.UUID, int]] = []
+    if weeks:  # pk_execution_stats_week_failures
+        parts.append(
+            select(week.workflow_id, week.failures).where(
+                week.workspace_id == WORKSPACE, spans_condition(week.week, weeks, "week")
+            )
+        )
     if days:  # ix_execution_stats_production, index only
         parts.append(
             select(stat.workflow_id, stat.failed + stat.timed_out).where(
@@ -294,6 +302,18 @@ def _failing_statement(days: int, hours: int, live: int) -> Select[Any]:
     )
 
 
+def whole_weeks(days: Iterable[date]) -> tuple[list[date], list[date]]:
+    """``days`` split into the Mondays of the weeks they cover whole and the other days."""
+    wanted = set(days)
+    mondays = sorted(
+        day
+        for day in wanted
+        if day.weekday() == 0 and all(day + timedelta(days=n) in wanted for n in range(1, 7))
+    )
+    covered = {monday + timedelta(days=n) for monday in mondays for n in range(7)}
+    return mondays, sorted(wanted - covered)
+
+
 def top_failing(
     workspace_id: uuid.UUID,
     days: Iterable[date],
@@ -302,22 +322,26 @@ def top_failing(
     top: int,
 ) -> list[Failing]:
     """The ``top`` workflows with the most failed production runs (at least one) on rolled
-    ``days`` (``execution_stats``), in rolled hours starting in ``hours``
+    ``days`` (whole weeks from ``execution_stats_week_failures``, the other days from
+    ``execution_stats``), in rolled hours starting in ``hours``
     (``execution_stats_hour_failures``) and in the ``live`` stretches (``executions``): most
     first, then by name. One statement."""
-    day_ranges = day_spans(days)
-    if not (day_ranges or hours or live):
+    mondays, others = whole_weeks(days)
+    week_ranges = day_spans(mondays, step=7)  # [first Monday, the Monday after the last)
+    day_ranges = day_spans(others)
+    if not (week_ranges or day_ranges or hours or live):
         return []
     params: dict[str, Any] = {
         "workspace_id": workspace_id,
         "top": top,
+        **span_params(week_ranges, "week"),
         **span_params(day_ranges, "day"),
         **span_params(hours, "hour"),
         **span_params(live, "live"),
     }
     if live:
         params["start"], params["end"] = live[0][0], live[-1][1]
-    statement = _failing_statement(len(day_ranges), len(hours), len(live))
+    statement = _failing_statement(len(week_ranges), len(day_ranges), len(hours), len(live))
     rows = run(statement, params)
     return [Failing(workflow_id, name, int(count)) for workflow_id, name, count in rows]
 
@@ -502,53 +526,57 @@ def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, 
     return {day: bool(hours) for day, hours in rows}
 
 
-@functools.lru_cache(maxsize=32)
-def _day_totals_statement(dialect_name: str, buckets: int, spans: int) -> Select[Any]:
-    row = ExecutionStatsWorkspaceDay
-    bucket = bucket_number(row.day, buckets, dialect_name, Date()).label("bucket")
+# the rolled tables read per bucket: their time column and its type
+ROLLED: dict[str, tuple[Any, Any]] = {
+    "hours": (ExecutionStatsHour, UTCDateTime()),
+    "days": (ExecutionStatsWorkspaceDay, Date()),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _rolled_statement(table: str, dialect_name: str, buckets: int, spans: int) -> Select[Any]:
+    model, type_ = ROLLED[table]
+    moment = model.hour if table == "hours" else model.day
+    bucket = bucket_number(moment, buckets, dialect_name, type_).label("bucket")
     return (
         select(
             bucket,
-            func.sum(row.time_saved_minutes),
-            func.sum(row.total),
-            func.sum(row.succeeded),
-            func.sum(row.failed + row.timed_out),
-            func.sum(row.duration_ms_sum),
-            func.sum(row.durations),
-            func.max(row.duration_ms_max),
-            *(func.sum(getattr(row, column)) for column in HISTOGRAM_COLUMNS),
+            func.sum(model.time_saved_minutes),
+            func.sum(model.total),
+            func.sum(model.succeeded),
+            func.sum(model.failed + model.timed_out),
+            func.sum(model.duration_ms_sum),
+            func.sum(model.durations),
+            func.max(model.duration_ms_max),
+            *(func.sum(getattr(model, column)) for column in HISTOGRAM_COLUMNS),
         )
-        .where(row.workspace_id == WORKSPACE, spans_condition(row.day, spans))
+        .where(model.workspace_id == WORKSPACE, spans_condition(moment, spans))
         .group_by(bucket)
     )
 
 
-def day_spans(days: Iterable[date]) -> list[tuple[date, date]]:
-    """``days`` as sorted half-open ranges ``[first, after last)`` of consecutive days."""
-    spans: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if spans and spans[-1][1] == day:
-            spans[-1] = (spans[-1][0], day + timedelta(days=1))
-        else:
-            spans.append((day, day + timedelta(days=1)))
-    return spans
-
-
-def day_totals(
-    workspace_id: uuid.UUID, starts: Sequence[date], days: Iterable[date]
+def rolled_sums(
+    workspace_id: uuid.UUID, table: str, starts: Sequence[Any], spans: Sequence[tuple[Any, Any]]
 ) -> dict[int, tuple[Counts, float]]:
-    """The production runs and minutes saved of the rolled local ``days``, summed per bucket
-    (``starts``: the buckets' first local days, increasing), from
-    ``execution_stats_workspace_days`` (one row a day)."""
-    spans = day_spans(days)
+    """The production runs and minutes saved of the rolled rows of ``table`` (``hours``:
+    ``execution_stats_hours``, by hour start; ``days``: ``execution_stats_workspace_days``,
+    by local day) in ``spans``, summed per bucket in SQL (``starts``: the buckets' first
+    instants or local days, increasing)."""
     if not spans:
         return {}
     name = dialect()
-    statement = _day_totals_statement(name, bucket_shape(len(starts), name), len(spans))
-    params = {
-        "workspace_id": workspace_id,
-        **bucket_params(starts, name),
-        **span_params(spans),
-    }
+    statement = _rolled_statement(table, name, bucket_shape(len(starts), name), len(spans))
+    params = {"workspace_id": workspace_id, **bucket_params(starts, name), **span_params(spans)}
     rows = run(statement, params)
     return {int(index): (counts_of(values), float(saved or 0)) for index, saved, *values in rows}
+
+
+def day_spans(days: Iterable[date], step: int = 1) -> list[tuple[date, date]]:
+    """``days`` as sorted half-open ranges ``[first, last + step)`` of days ``step`` apart."""
+    spans: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if spans and spans[-1][1] == day:
+            spans[-1] = (spans[-1][0], day + timedelta(days=step))
+        else:
+            spans.append((day, day + timedelta(days=step)))
+    return spans

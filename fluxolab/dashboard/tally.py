@@ -29,14 +29,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
 from fluxolab.dashboard.stats import Counts, Failing
 from fluxolab.models import (
-    HISTOGRAM_COLUMNS,
-    ExecutionStatsHour,
     ExecutionStatsHourMark,
     Workspace,
 )
@@ -99,8 +97,7 @@ def tally(
     start, limit = buckets[0].start, buckets[-1].end  # past ``now``: live, and empty
     days = _rolled_days(workspace_id, buckets, zone, now)
     plan = _plan(buckets, zone, days, _marks(workspace_id, start, limit, zone, days))
-    _add_hours(workspace_id, buckets, plan, result)
-    _add_days(workspace_id, buckets, zone, plan, result)
+    _add_rolled(workspace_id, buckets, zone, plan, result)
     _add_live(workspace_id, plan, result)
     if failing_from is not None:
         _add_failing(workspace_id, plan, failing_from, result)
@@ -209,57 +206,27 @@ def _ranges(spans: Sequence[Span]) -> list[Span]:
     return joined
 
 
-@functools.lru_cache(maxsize=32)
-def _hours_statement(dialect_name: str, buckets: int, spans: int) -> Select[Any]:
-    hour = ExecutionStatsHour
-    bucket = stats.bucket_number(hour.hour, buckets, dialect_name).label("bucket")
-    return (
-        select(
-            bucket,
-            func.sum(hour.total),
-            func.sum(hour.succeeded),
-            func.sum(hour.failed + hour.timed_out),
-            func.sum(hour.duration_ms_sum),
-            func.sum(hour.durations),
-            func.max(hour.duration_ms_max),
-            *(func.sum(getattr(hour, column)) for column in HISTOGRAM_COLUMNS),
-            func.sum(hour.time_saved_minutes),
-        )
-        .where(hour.workspace_id == stats.WORKSPACE, stats.spans_condition(hour.hour, spans))
-        .group_by(bucket)
-    )
-
-
-def _add_hours(
-    workspace_id: uuid.UUID, buckets: Sequence[Bucket], plan: _Plan, result: Tally
-) -> None:
-    """The rolled hours: one query on ``execution_stats_hours``, summed per bucket in SQL."""
-    if not plan.hours:
-        return
-    name = stats.dialect()
-    ranges = _ranges([span for _, span in plan.hours])
-    statement = _hours_statement(name, stats.bucket_shape(len(buckets), name), len(ranges))
-    params = {
-        "workspace_id": workspace_id,
-        **stats.bucket_params([bucket.start for bucket in buckets], name),
-        **stats.span_params(ranges),
-    }
-    for index, *values, saved in stats.run(statement, params):
-        result.add(int(index), stats.counts_of(values), float(saved or 0))
-
-
-def _add_days(
+def _add_rolled(
     workspace_id: uuid.UUID, buckets: Sequence[Bucket], zone: ZoneInfo, plan: _Plan, result: Tally
 ) -> None:
-    """Rolled whole days: ``execution_stats_workspace_days`` (one row a day), summed per
-    bucket in SQL. Whole days only fit in buckets of a day or more, whose first local days
-    increase."""
-    if not plan.days:
-        return
-    starts = [bucket.start.astimezone(zone).date() for bucket in buckets]
-    totals = stats.day_totals(workspace_id, starts, [day for _, day in plan.days])
-    for index, (counts, saved) in totals.items():
-        result.add(index, counts, saved)
+    """Rolled hours (``execution_stats_hours``) and whole days (one row a day of
+    ``execution_stats_workspace_days``), summed per bucket in SQL: one query each. Whole days
+    only fit in buckets of a day or more, whose first local days increase."""
+    hours = stats.rolled_sums(
+        workspace_id,
+        "hours",
+        [bucket.start for bucket in buckets],
+        _ranges([span for _, span in plan.hours]),
+    )
+    days = stats.rolled_sums(
+        workspace_id,
+        "days",
+        [bucket.start.astimezone(zone).date() for bucket in buckets],
+        stats.day_spans(day for _, day in plan.days),
+    )
+    for part in (hours, days):
+        for index, (counts, saved) in part.items():
+            result.add(index, counts, saved)
 
 
 def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:

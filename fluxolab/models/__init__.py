@@ -33,6 +33,7 @@ from fluxolab.models.stats import (
     ExecutionStatsHour,
     ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
+    ExecutionStatsWeekFailure,
     ExecutionStatsWorkspaceDay,
 )
 from fluxolab.models.webhook import AUTH_MODES, RESPONSE_MODES, TRIGGER_KINDS, Webhook, WebhookLog
@@ -80,6 +81,7 @@ __all__ = [
     "ExecutionStatsHour",
     "ExecutionStatsHourFailure",
     "ExecutionStatsHourMark",
+    "ExecutionStatsWeekFailure",
     "ExecutionStatsWorkspaceDay",
     "ExecutionStep",
     "NodeCategory",

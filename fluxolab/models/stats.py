@@ -13,7 +13,8 @@ up to which instant: the dashboard's totals, series and previous periods over an
 a few hundred of these rows, and the current hour is rolled every minute.
 ``execution_stats_workspace_days`` adds a workspace's production rows of a day up (one row
 per whole day for the dashboard). ``execution_stats_hour_failures`` counts the failed
-production runs per (workspace, hour, workflow) for the failing workflows of the last hours.
+production runs per (workspace, hour, workflow) for the failing workflows of the last hours,
+``execution_stats_week_failures`` per (workspace, week, workflow) for those of long periods.
 """
 
 from __future__ import annotations
@@ -111,6 +112,24 @@ class ExecutionStatsWorkspaceDay(StatValues, Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(primary_key=True)
+
+
+class ExecutionStatsWeekFailure(Base):
+    """The failed or timed-out production runs of one workflow on the seven local days of a
+    week (``week`` is its Monday; only pairs with at least one), added up from
+    ``execution_stats``: the failing workflows of long periods read a row a week."""
+
+    __tablename__ = "execution_stats_week_failures"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    week: Mapped[date] = mapped_column(primary_key=True)
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    failures: Mapped[int]
+    rolled_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ExecutionStatsHourFailure(Base):

@@ -42,6 +42,7 @@ from fluxolab.models import (
     Execution,
     ExecutionStat,
     ExecutionStatsDay,
+    ExecutionStatsWeekFailure,
     ExecutionStatsWorkspaceDay,
     Workspace,
     utcnow,
@@ -154,6 +155,40 @@ def _workspace_days(timezone: str, day: date, now: datetime, *, sealed: bool) ->
         )
 
 
+def monday(day: date) -> date:
+    """The first day (Monday) of the week of ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def _week_failures(timezone: str, day: date, now: datetime) -> None:
+    """Rewrite ``execution_stats_week_failures`` for the week of ``day`` from the week's
+    production rows of ``execution_stats`` (just rolled; sealed days there only ever rise)."""
+    stat, row = ExecutionStat, ExecutionStatsWeekFailure
+    week = monday(day)
+    workspaces = stretch.zone_workspaces(timezone)
+    db.session.execute(delete(row).where(row.workspace_id.in_(workspaces), row.week == week))
+    failures = func.sum(stat.failed + stat.timed_out)
+    rows = (
+        select(
+            stat.workspace_id,
+            literal(week),
+            stat.workflow_id,
+            failures,
+            literal(now, UTCDateTime()),
+        )
+        .where(
+            stat.workspace_id.in_(workspaces),
+            stat.production.is_(True),
+            stat.day >= week,
+            stat.day < week + timedelta(days=7),
+        )
+        .group_by(stat.workspace_id, stat.workflow_id)
+        .having(failures > 0)
+    )
+    columns = ["workspace_id", "week", "workflow_id", "failures", "rolled_at"]
+    db.session.execute(sql.insert(row.__table__).from_select(columns, rows))
+
+
 def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
     """Roll local ``day`` for every workspace whose ``timezone`` is ``timezone``, into
     ``execution_stats`` and its hours; commit.
@@ -187,6 +222,7 @@ def roll_day(day: date, timezone: str, now: datetime | None = None) -> None:
             )
         )
     _workspace_days(timezone, day, now, sealed=sealed)
+    _week_failures(timezone, day, now)
     hours.finish(timezone, hours_rolled, end, now, sealed=sealed)
     marker = sql.insert(ExecutionStatsDay.__table__).values(
         timezone=timezone, day=day, sealed=sealed, hours=end <= now - hours.LAG, rolled_at=now

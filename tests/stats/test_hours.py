@@ -21,6 +21,7 @@ from fluxolab.models import (
     ExecutionStatsHour,
     ExecutionStatsHourFailure,
     ExecutionStatsHourMark,
+    ExecutionStatsWeekFailure,
     ExecutionStatsWorkspaceDay,
 )
 from fluxolab.stats import hours, rollup
@@ -386,3 +387,61 @@ def test_the_hourly_rollup_and_its_reads_give_the_same_dashboard_on_sqlite(
         {"name": "Falha", "failures": 6},
         {"name": "Sub", "failures": 2},
     ]
+
+
+def week_rows(workspace_id: uuid.UUID) -> dict[tuple[date, uuid.UUID], int]:
+    row = ExecutionStatsWeekFailure
+    stmt = select(row.week, row.workflow_id, row.failures).where(row.workspace_id == workspace_id)
+    return {(week, workflow_id): count for week, workflow_id, count in db.session.execute(stmt)}
+
+
+def test_the_failing_workflows_of_whole_weeks_are_read_a_row_a_week() -> None:
+    account = account_in("America/Sao_Paulo")
+    seed(account, NOW.date() - timedelta(days=20), 20)
+    live = dashboard(account, "30d")["topFailingWorkflows"]
+    rollup.catch_up(NOW)
+    rows = week_rows(account.workspace_id)
+    assert {week.weekday() for week, _ in rows} == {0}
+    assert any(week == date(2026, 6, 1) for week, _ in rows)  # a whole week of the 30 days
+    assert dashboard(account, "30d")["topFailingWorkflows"] == live
+
+    db.session.execute(
+        update(ExecutionStatsWeekFailure)
+        .where(ExecutionStatsWeekFailure.week == date(2026, 6, 1))
+        .values(failures=ExecutionStatsWeekFailure.failures + 100)
+    )
+    db.session.commit()
+
+    assert [row["failures"] for row in dashboard(account, "30d")["topFailingWorkflows"]] == [
+        row["failures"] + 100 for row in live
+    ]
+
+
+def test_a_week_loses_the_failures_of_runs_deleted_before_its_days_were_sealed() -> None:
+    account = account_in("UTC")
+    workflow = make_workflow(account)
+    day = NOW.date() - timedelta(days=1)  # Sunday 2026-06-14, not sealed yet
+    gone = make_run(account, workflow, at=at(f"{day.isoformat()}T09:00"), status="failed")
+    make_run(account, workflow, at=at(f"{day.isoformat()}T10:00"), status="timed_out")
+    rollup.roll_day(day, "UTC", NOW)
+    assert week_rows(account.workspace_id) == {(date(2026, 6, 8), workflow): 2}
+
+    db.session.execute(delete(Execution).where(Execution.id == gone))
+    db.session.commit()
+    rollup.roll_day(day, "UTC", NOW + timedelta(minutes=1))
+
+    assert week_rows(account.workspace_id) == {(date(2026, 6, 8), workflow): 1}
+
+
+def test_the_migration_fills_the_weeks_rolled_before_it() -> None:
+    account = account_in("UTC")
+    seed(account, NOW.date() - timedelta(days=16), 16)
+    rollup.catch_up(NOW)
+    rolled = week_rows(account.workspace_id)
+    db.session.execute(delete(ExecutionStatsWeekFailure))
+    db.session.commit()
+
+    migration("0016", "weekly_failures_per_workflow").fill(db.session.connection())
+    db.session.commit()
+
+    assert week_rows(account.workspace_id) == rolled and len(rolled) == 2 * 3
