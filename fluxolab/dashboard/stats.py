@@ -207,9 +207,10 @@ def production(
     )
 
 
-def run(statement: Any, params: dict[str, Any]) -> Any:
-    """Run a prebuilt read on the session's connection (Core rows, no ORM layer)."""
-    return db.session.connection().execute(statement, params)
+def run(statement: Any, params: dict[str, Any]) -> list[Any]:
+    """Run a prebuilt read on the session's connection (Core rows, no ORM layer), all its
+    rows fetched at once."""
+    return list(db.session.connection().execute(statement, params).all())
 
 
 def dialect() -> str:

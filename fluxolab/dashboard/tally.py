@@ -130,7 +130,7 @@ def _marks(
     if low >= end:
         return {}
     params = {"workspace_id": workspace_id, "start": low, "end": end}
-    return dict(stats.run(_marks_statement(), params).all())
+    return {hour: through for hour, through in stats.run(_marks_statement(), params)}
 
 
 @functools.cache
