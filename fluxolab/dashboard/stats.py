@@ -412,8 +412,10 @@ def bucket_number(
     ``width_bucket`` over one array parameter, the ``CASE`` tree of ``index_of`` elsewhere."""
     if dialect_name == "postgresql":
         # one text parameter cast to the array type (``bucket_params`` writes it): cheaper to
-        # send than a list the driver would dump element by element
-        edges = cast(bindparam("bucket_starts", type_=Text()), ARRAY(type_ or UTCDateTime()))
+        # send than a list the driver dumps element by element; cast once, in an InitPlan
+        # (the cast is stable, not immutable: in a prepared plan it would run for every row)
+        text_edges = bindparam("bucket_starts", type_=Text())
+        edges = select(cast(text_edges, ARRAY(type_ or UTCDateTime()))).scalar_subquery()
         return func.width_bucket(column, edges) - 1
     return index_of(column, 0, count, type_)
 
