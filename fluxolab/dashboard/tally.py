@@ -32,8 +32,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 
 from fluxolab.dashboard import stats
+from fluxolab.dashboard.failing import Failing, top_failing
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
-from fluxolab.dashboard.stats import Counts, Failing
+from fluxolab.dashboard.stats import Counts
 from fluxolab.models import (
     ExecutionStatsHourMark,
     Workspace,
@@ -248,7 +249,7 @@ def _add_failing(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally
     """The workflows failing most in buckets ``first`` and after: whole rolled days from
     ``execution_stats``, rolled hours from ``execution_stats_hour_failures``, live
     stretches from the failed runs in ``executions``; ranked in one statement."""
-    result.failing = stats.top_failing(
+    result.failing = top_failing(
         workspace_id,
         [day for index, day in plan.days if index >= first],
         _ranges([span for index, span in plan.hours if index >= first]),
