@@ -25,6 +25,9 @@ if broker_url.startswith("filesystem"):
         "processed_folder": str(_folder / "processed"),
         "store_processed": False,
         "control_folder": str(_folder / "control"),
+        # seconds between scans of the queue folder when every queue is empty: how late a
+        # worker sees a new task or a broadcast (Flower's inspect expires after 3 s)
+        "polling_interval": 0.25,
     }
 else:
     broker_transport_options = {

@@ -34,6 +34,7 @@ TASK_QUEUES = ("executions", "node_tests", "maintenance")
 STARTUP_TIMEOUT = 60.0  # generous: a loaded laptop needs 20+ s to import four apps
 STOP_TIMEOUT = 10.0
 POLL_SECONDS = 0.2
+FLOWER_INSPECT_TIMEOUT_MS = 3000  # the filesystem broker answers inspect broadcasts late
 _PR_SET_PDEATHSIG = 1
 
 
@@ -201,10 +202,13 @@ def build_children(host: str, port: int, flower_port: int, folder: Path) -> list
     beat = [*celery, "beat", "-s", str(folder / "celerybeat-schedule"), "--loglevel", "INFO"]
     # Flower reads its login from FLOWER_BASIC_AUTH (exported above): not on the command
     # line, where every local user could read it with ps. Its config file puts /metrics
-    # behind that login too.
+    # behind that login too. An inspect broadcast expires after Flower's inspect timeout;
+    # on the filesystem broker the worker polls its queues (celeryconfig.py), so Flower
+    # waits longer than its 1 s default for the worker's answers.
     flower = [
         *celery, "flower", f"--port={flower_port}", f"--address={host}",
         f"--conf={PROJECT_ROOT / 'workers' / 'flowerconfig.py'}",
+        f"--inspect_timeout={FLOWER_INSPECT_TIMEOUT_MS}",
     ]  # fmt: skip
     commands = {"api": api, "worker": worker, "beat": beat, "flower": flower}
     return [
