@@ -68,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from fluxolab.common import transactions
     from fluxolab.common.errorhandlers import register_error_handlers, register_jwt_loaders
     from fluxolab.common.jsonbody import check_json_body
     from fluxolab.common.openapi import configure_api
@@ -110,6 +111,7 @@ def _init_extensions(app: Flask) -> None:
             supports_credentials=False,
         )
     register_error_handlers(app)
+    transactions.init_app(app)
     app.before_request(check_request_uri)
     app.before_request(check_json_body)
     celery_init_app(app)

@@ -61,8 +61,14 @@ class Stats(MethodView):
         dates, inclusive). Changes compare with the stretch of equal length just before.
         """
         workspace_id = current_actor().workspace_id
-        window = summary.window_for(workspace_id, args["period"], args["from"], args["to"])
-        return as_dumped(summary.period_stats(workspace_id, window))
+        body = summary.read_window(
+            workspace_id,
+            args["period"],
+            lambda window: summary.period_stats(workspace_id, window),
+            first_day=args["from"],
+            last_day=args["to"],
+        )
+        return as_dumped(body)
 
 
 @blp.route("/workflows")

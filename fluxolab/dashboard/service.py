@@ -55,8 +55,9 @@ def trial_view(workspace_id: uuid.UUID) -> dict[str, Any]:
 
 def overview(workspace_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any]:
     """The dashboard's first screen: last 7 days' stats, the newest cards, the trial bar."""
-    window = summary.window_for(workspace_id, None, now=now)
-    headline, today = summary.headline_stats(workspace_id, window)
+    headline, today = summary.read_window(
+        workspace_id, None, lambda window: summary.headline_stats(workspace_id, window), now=now
+    )
     page = queries.list_cards(workspace_id, sort="-updatedAt", limit=OVERVIEW_WORKFLOWS)
     return {
         "status": "ok",

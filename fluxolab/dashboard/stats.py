@@ -45,11 +45,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from fluxolab.dashboard.periods import Bucket
 from fluxolab.extensions import db
 from fluxolab.models import (
     DURATION_BOUNDS_MS,
@@ -146,24 +146,17 @@ class Counts:
         return self.duration_max_ms
 
 
-@dataclass(frozen=True)
-class BucketRow:
-    """The counts of one workflow's production runs created in bucket number ``bucket``
-    (live rows: with the workflow's minutes saved per run now)."""
-
-    bucket: int
-    workflow_id: uuid.UUID
-    counts: Counts
-    minutes_per_run: float = 0.0
-
-
 def in_scope(column: InstrumentedAttribute[uuid.UUID], scope: Scope) -> ColumnElement[bool]:
     """``column`` is the workspace, or one of the workspaces, of ``scope``."""
     return column.in_(scope) if isinstance(scope, Select) else column == scope
 
 
 def _production_subruns(
-    scope: Scope, start: Instant, end: Instant, statuses: Sequence[str] | None = None
+    scope: Scope,
+    start: Instant,
+    end: Instant,
+    statuses: Sequence[str] | None = None,
+    name: str = "subrun_chain",
 ) -> Select[Any]:
     """Ids of the window's sub-executions (of ``statuses`` when given) whose root run is a
     production run.
@@ -184,7 +177,7 @@ def _production_subruns(
             Execution.created_at < end,
             *([Execution.status.in_(statuses)] if statuses else []),
         )
-        .cte("subrun_chain", recursive=True)
+        .cte(name, recursive=True)
     )
     parent = aliased(Execution)
     chain = anchor.union_all(
@@ -196,13 +189,18 @@ def _production_subruns(
 
 
 def production(
-    scope: Scope, start: Instant, end: Instant, statuses: Sequence[str] | None = None
+    scope: Scope,
+    start: Instant,
+    end: Instant,
+    statuses: Sequence[str] | None = None,
+    name: str = "subrun_chain",
 ) -> ColumnElement[bool]:
     """The condition "this execution of the window is a production run" (for executions of
-    ``statuses`` only, when given: the sub-execution walk starts from those)."""
+    ``statuses`` only, when given: the sub-execution walk starts from those; ``name``: the
+    walk's CTE, one per window of a statement)."""
     return or_(
         Execution.mode.in_(PRODUCTION_MODES),
-        Execution.id.in_(_production_subruns(scope, start, end, statuses)),
+        Execution.id.in_(_production_subruns(scope, start, end, statuses, name)),
     )
 
 
@@ -279,37 +277,40 @@ def histogram_sums(duration: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     return sums
 
 
-def index_of(column: Any, low: int, high: int, type_: Any = None) -> ColumnElement[int]:
-    """The position, among the bound span starts ``bucket_start_<low>`` ..
-    ``bucket_start_<high - 1>`` (sorted), of the span holding ``column`` (at or after the
-    first): a balanced tree of ``CASE column < start``, about log2(n) comparisons per row,
-    exact for spans of any length (DST)."""
+def index_of(
+    column: Any, low: int, high: int, type_: Any = None, name: str = "bucket_starts"
+) -> ColumnElement[int]:
+    """The position, among the bound span starts ``<name>_<low>`` .. ``<name>_<high - 1>``
+    (sorted), of the span holding ``column`` (at or after the first): a balanced tree of
+    ``CASE column < start``, about log2(n) comparisons per row, exact for spans of any
+    length (DST)."""
     if high - low == 1:
         return literal(low, Integer)
     middle = (low + high) // 2
     return case(
         (
-            column < bindparam(f"bucket_start_{middle}", type_=type_ or UTCDateTime()),
-            index_of(column, low, middle, type_),
+            column < bindparam(f"{name}_{middle}", type_=type_ or UTCDateTime()),
+            index_of(column, low, middle, type_, name),
         ),
-        else_=index_of(column, middle, high, type_),
+        else_=index_of(column, middle, high, type_, name),
     )
 
 
 def bucket_number(
-    column: Any, count: int, dialect_name: str, type_: Any = None
+    column: Any, count: int, dialect_name: str, type_: Any = None, name: str = "bucket_starts"
 ) -> ColumnElement[int]:
     """The position among ``count`` bound span starts (``bucket_params``; instants, or
-    ``type_`` values such as dates) of the span holding ``column``: PostgreSQL's
-    ``width_bucket`` over one array parameter, the ``CASE`` tree of ``index_of`` elsewhere."""
+    ``type_`` values such as dates; bound as ``name``) of the span holding ``column``:
+    PostgreSQL's ``width_bucket`` over one array parameter, the ``CASE`` tree of
+    ``index_of`` elsewhere."""
     if dialect_name == "postgresql":
         # one text parameter cast to the array type (``bucket_params`` writes it): cheaper to
         # send than a list the driver dumps element by element; cast once, in an InitPlan
         # (the cast is stable, not immutable: in a prepared plan it would run for every row)
-        text_edges = bindparam("bucket_starts", type_=Text())
+        text_edges = bindparam(name, type_=Text())
         edges = select(cast(text_edges, ARRAY(type_ or UTCDateTime()))).scalar_subquery()
         return func.width_bucket(column, edges) - 1
-    return index_of(column, 0, count, type_)
+    return index_of(column, 0, count, type_, name)
 
 
 def bucket_shape(count: int, dialect_name: str) -> int:
@@ -318,11 +319,13 @@ def bucket_shape(count: int, dialect_name: str) -> int:
     return 0 if dialect_name == "postgresql" else count
 
 
-def bucket_params(starts: Sequence[Any], dialect_name: str) -> dict[str, Any]:
+def bucket_params(
+    starts: Sequence[Any], dialect_name: str, name: str = "bucket_starts"
+) -> dict[str, Any]:
     """The parameters of ``bucket_number`` for the span starts ``starts``."""
     if dialect_name == "postgresql":
-        return {"bucket_starts": "{" + ",".join(start.isoformat() for start in starts) + "}"}
-    return {f"bucket_start_{n}": start for n, start in enumerate(starts)}
+        return {name: "{" + ",".join(start.isoformat() for start in starts) + "}"}
+    return {f"{name}_{n}": start for n, start in enumerate(starts)}
 
 
 def start_of(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[Any]:
@@ -352,63 +355,6 @@ def counts_of(values: Sequence[Any]) -> Counts:
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _live_rows_statement(dialect_name: str, buckets: int) -> Select[Any]:
-    runs = (
-        select(
-            bucket_number(Execution.created_at, buckets, dialect_name).label("bucket"),
-            Execution.workflow_id,
-            Execution.status,
-            Execution.duration_ms,
-        )
-        .where(
-            Execution.workspace_id == WORKSPACE,
-            Execution.created_at >= START,
-            Execution.created_at < END,
-            production(WORKSPACE, START, END),
-        )
-        .subquery("runs")
-    )
-    return (
-        select(
-            runs.c.bucket,
-            runs.c.workflow_id,
-            func.max(Workflow.minutes_saved_per_run),
-            func.count(),
-            func.sum(case((runs.c.status == SUCCEEDED, 1), else_=0)),
-            func.sum(case((runs.c.status.in_(FAILED_STATUSES), 1), else_=0)),
-            func.sum(func.coalesce(runs.c.duration_ms, 0)),
-            func.count(runs.c.duration_ms),
-            func.max(runs.c.duration_ms),
-            *histogram_sums(runs.c.duration_ms),
-        )
-        .join(Workflow, Workflow.id == runs.c.workflow_id, isouter=True)
-        .group_by(runs.c.bucket, runs.c.workflow_id)
-    )
-
-
-def live_rows(workspace_id: uuid.UUID, buckets: Sequence[Bucket]) -> list[BucketRow]:
-    """Counts of production runs per (bucket, workflow) for contiguous ``buckets``, counted
-    from ``executions``; buckets and workflows without runs have no row.
-
-    One query: one range scan of ``ix_executions_workspace_id_created_at`` over the window.
-    """
-    if not buckets:
-        return []
-    name = dialect()
-    statement = _live_rows_statement(name, bucket_shape(len(buckets), name))
-    params = {
-        "workspace_id": workspace_id,
-        "start": buckets[0].start,
-        "end": buckets[-1].end,
-        **bucket_params([bucket.start for bucket in buckets], name),
-    }
-    return [
-        BucketRow(int(bucket), workflow_id, counts_of(values), float(minutes or 0))
-        for bucket, workflow_id, minutes, *values in run(statement, params)
-    ]
-
-
 @functools.cache
 def _rolled_days_statement() -> Select[date, bool]:
     zone_name = select(Workspace.timezone).where(Workspace.id == WORKSPACE).scalar_subquery()
@@ -427,21 +373,21 @@ def rolled_days(workspace_id: uuid.UUID, first: date, last: date) -> dict[date, 
     return {day: bool(hours) for day, hours in rows}
 
 
-# the rolled tables read per bucket: their time column and its type
-ROLLED: dict[str, tuple[Any, Any]] = {
-    "hours": (ExecutionStatsHour, UTCDateTime()),
-    "days": (ExecutionStatsWorkspaceDay, Date()),
-}
+Span = tuple[Any, Any]
+SUM_COLUMNS = 9 + len(HISTOGRAM_COLUMNS)  # bucket, saved, the counts of ``counts_of``
 
 
-@functools.lru_cache(maxsize=64)
-def _rolled_statement(table: str, dialect_name: str, buckets: int, spans: int) -> Select[Any]:
-    model, type_ = ROLLED[table]
+def _rolled_part(table: str, dialect_name: str, buckets: int, spans: int) -> Select[Any]:
+    """Rolled rows of ``spans`` (``hours``: ``execution_stats_hours`` by hour start, bucketed
+    by the buckets' first instants; ``days``: ``execution_stats_workspace_days`` by local
+    day, bucketed by the buckets' first local days), summed per bucket."""
+    model: Any = ExecutionStatsHour if table == "hours" else ExecutionStatsWorkspaceDay
     moment = model.hour if table == "hours" else model.day
-    bucket = bucket_number(moment, buckets, dialect_name, type_).label("bucket")
+    type_ = UTCDateTime() if table == "hours" else Date()
+    bucket = bucket_number(moment, buckets, dialect_name, type_, f"{table}_starts")
     return (
         select(
-            bucket,
+            bucket.label("bucket"),
             func.sum(model.time_saved_minutes),
             func.sum(model.total),
             func.sum(model.succeeded),
@@ -451,23 +397,122 @@ def _rolled_statement(table: str, dialect_name: str, buckets: int, spans: int) -
             func.max(model.duration_ms_max),
             *(func.sum(getattr(model, column)) for column in HISTOGRAM_COLUMNS),
         )
-        .where(model.workspace_id == WORKSPACE, spans_condition(moment, spans))
+        .where(model.workspace_id == WORKSPACE, spans_condition(moment, spans, table))
         .group_by(bucket)
     )
 
 
-def rolled_sums(
-    workspace_id: uuid.UUID, table: str, starts: Sequence[Any], spans: Sequence[tuple[Any, Any]]
+def _live_part(dialect_name: str, buckets: int, number: int) -> Select[Any]:
+    """Production runs created in live span ``number`` (``live_low_<n>`` .. ``live_high_<n>``),
+    counted per bucket; minutes saved: each workflow's succeeded runs times its setting now."""
+    low = bindparam(f"live_low_{number}", type_=UTCDateTime())
+    high = bindparam(f"live_high_{number}", type_=UTCDateTime())
+    runs = (
+        select(
+            bucket_number(Execution.created_at, buckets, dialect_name, None, "hours_starts").label(
+                "bucket"
+            ),
+            Execution.workflow_id,
+            Execution.status,
+            Execution.duration_ms,
+        )
+        .where(
+            Execution.workspace_id == WORKSPACE,
+            Execution.created_at >= low,
+            Execution.created_at < high,
+            production(WORKSPACE, low, high, name=f"subrun_chain_{number}"),
+        )
+        .subquery(f"runs_{number}")
+    )
+    per_workflow = (
+        select(
+            runs.c.bucket,
+            runs.c.workflow_id,
+            func.count().label("total"),
+            func.sum(case((runs.c.status == SUCCEEDED, 1), else_=0)).label("succeeded"),
+            func.sum(case((runs.c.status.in_(FAILED_STATUSES), 1), else_=0)).label("failed"),
+            func.sum(func.coalesce(runs.c.duration_ms, 0)).label("duration_sum"),
+            func.count(runs.c.duration_ms).label("durations"),
+            func.max(runs.c.duration_ms).label("duration_max"),
+            *(
+                value.label(column)
+                for value, column in zip(
+                    histogram_sums(runs.c.duration_ms), HISTOGRAM_COLUMNS, strict=True
+                )
+            ),
+        )
+        .group_by(runs.c.bucket, runs.c.workflow_id)
+        .subquery(f"per_workflow_{number}")
+    )
+    live = per_workflow.c
+    minutes = func.coalesce(Workflow.minutes_saved_per_run, 0)
+    return (
+        select(
+            live.bucket,
+            func.sum(live.succeeded * minutes),
+            func.sum(live.total),
+            func.sum(live.succeeded),
+            func.sum(live.failed),
+            func.sum(live.duration_sum),
+            func.sum(live.durations),
+            func.max(live.duration_max),
+            *(func.sum(live[column]) for column in HISTOGRAM_COLUMNS),
+        )
+        .outerjoin(Workflow, Workflow.id == live.workflow_id)
+        .group_by(live.bucket)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _sums_statement(
+    dialect_name: str, buckets: int, hours: int, days: int, live: int
+) -> Select[Any]:
+    parts = []
+    if hours:
+        parts.append(_rolled_part("hours", dialect_name, buckets, hours))
+    if days:
+        parts.append(_rolled_part("days", dialect_name, buckets, days))
+    parts.extend(_live_part(dialect_name, buckets, number) for number in range(live))
+    if len(parts) == 1:
+        return parts[0]
+    summed = union_all(*parts).subquery("parts")
+    bucket, saved, *values = summed.c
+    return select(
+        bucket,
+        func.sum(saved),
+        *(func.max(value) if n == 5 else func.sum(value) for n, value in enumerate(values)),
+    ).group_by(bucket)
+
+
+def bucket_sums(
+    workspace_id: uuid.UUID,
+    starts: Sequence[datetime],
+    days: Sequence[date],
+    hours: Sequence[Span],
+    day_spans: Sequence[Span],
+    live: Sequence[Span],
 ) -> dict[int, tuple[Counts, float]]:
-    """The production runs and minutes saved of the rolled rows of ``table`` (``hours``:
-    ``execution_stats_hours``, by hour start; ``days``: ``execution_stats_workspace_days``,
-    by local day) in ``spans``, summed per bucket in SQL (``starts``: the buckets' first
-    instants or local days, increasing)."""
-    if not spans:
+    """The production runs and minutes saved of contiguous buckets (``starts``: their first
+    instants, ``days``: their first local days), summed per bucket in one statement: rolled
+    hours starting in ``hours`` (``execution_stats_hours``), rolled local days in
+    ``day_spans`` (``execution_stats_workspace_days``, a row a day) and the runs created in
+    the ``live`` spans (``executions``, a range scan of
+    ``ix_executions_workspace_id_created_at`` each; time saved at today's settings).
+    Rolled spans lie inside one bucket; buckets without runs have no entry."""
+    if not (hours or day_spans or live):
         return {}
     name = dialect()
-    statement = _rolled_statement(table, name, bucket_shape(len(starts), name), len(spans))
-    params = {"workspace_id": workspace_id, **bucket_params(starts, name), **span_params(spans)}
+    shape = bucket_shape(len(starts), name)
+    statement = _sums_statement(name, shape, len(hours), len(day_spans), len(live))
+    params: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        **bucket_params(starts, name, "hours_starts"),
+        **span_params(hours, "hours"),
+        **span_params(day_spans, "days"),
+        **span_params(live, "live"),
+    }
+    if day_spans:
+        params.update(bucket_params(days, name, "days_starts"))
     rows = run(statement, params)
     return {int(index): (counts_of(values), float(saved or 0)) for index, saved, *values in rows}
 

@@ -8,8 +8,9 @@ names of the failing workflows.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,12 +18,13 @@ from sqlalchemy import select
 from fluxolab.dashboard import periods
 from fluxolab.dashboard.periods import Window
 from fluxolab.dashboard.stats import Counts
-from fluxolab.dashboard.tally import Tally, tally
+from fluxolab.dashboard.tally import StaleZone, Tally, tally
 from fluxolab.errors import NotFound
 from fluxolab.extensions import db
 from fluxolab.models import Workspace, utcnow
 
 NO_DATA = "---"
+T = TypeVar("T")
 
 
 def workspace_zone(workspace_id: uuid.UUID) -> ZoneInfo:
@@ -45,6 +47,37 @@ def window_for(
     """Resolve ``period`` in the workspace's zone (``ValidationFailed`` when invalid)."""
     zone = workspace_zone(workspace_id)
     return periods.resolve(period, zone, now or utcnow(), first_day=first_day, last_day=last_day)
+
+
+# the zone each workspace had when this process last read its dashboard: a read checks it
+# against the workspace's own (``StaleZone``), so a changed zone costs one read redone
+_ZONES: dict[uuid.UUID, ZoneInfo] = {}
+_ZONES_KEPT = 4096
+
+
+def read_window(
+    workspace_id: uuid.UUID,
+    period: str | None,
+    read: Callable[[Window], T],
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    now: datetime | None = None,
+) -> T:
+    """``read(window)`` for ``period`` resolved in the workspace's zone: the zone seen last
+    (no statement of its own), checked by the read's first statement, which raises
+    ``StaleZone`` (then the read is redone in the new zone) or ``NotFound``."""
+    moment = now or utcnow()
+    zone = _ZONES.get(workspace_id) or workspace_zone(workspace_id)
+    try:
+        result = read(periods.resolve(period, zone, moment, first_day=first_day, last_day=last_day))
+    except StaleZone as stale:
+        zone = periods.zone_of(stale.name)
+        result = read(periods.resolve(period, zone, moment, first_day=first_day, last_day=last_day))
+    if len(_ZONES) >= _ZONES_KEPT:
+        _ZONES.clear()
+    _ZONES[workspace_id] = zone
+    return result
 
 
 def format_duration(ms: float | None) -> str:

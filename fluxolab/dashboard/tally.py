@@ -29,16 +29,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Boolean, Date, Select, String, bindparam, cast, null, select, union_all
 
 from fluxolab.dashboard import stats
 from fluxolab.dashboard.failing import Failing, top_failing
-from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour
+from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour, zone_of
 from fluxolab.dashboard.stats import Counts
-from fluxolab.models import (
-    ExecutionStatsHourMark,
-    Workspace,
-)
+from fluxolab.errors import NotFound
+from fluxolab.models import ExecutionStatsDay, ExecutionStatsHourMark, Workspace
+from fluxolab.models.base import UTCDateTime
 
 Span = tuple[datetime, datetime]
 TOP_FAILING = 5
@@ -82,6 +81,14 @@ class _Plan:
     live: list[tuple[int, Span]] = field(default_factory=list)
 
 
+class StaleZone(Exception):
+    """The workspace's time zone (``name``) is not the one the window was built in."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def tally(
     workspace_id: uuid.UUID,
     buckets: Sequence[Bucket],
@@ -90,47 +97,101 @@ def tally(
     *,
     failing_from: int | None = None,
 ) -> Tally:
-    """The production runs created in contiguous ``buckets``, and with ``failing_from`` the
-    workflows failing most from that bucket on; see the module."""
+    """The production runs created in contiguous ``buckets`` (built in ``zone``), and with
+    ``failing_from`` the workflows failing most from that bucket on; see the module.
+
+    ``StaleZone`` when the workspace's time zone is not ``zone`` any more, ``NotFound``
+    when the workspace does not exist.
+    """
     result = Tally()
     if not buckets:
         return result
-    start, limit = buckets[0].start, buckets[-1].end  # past ``now``: live, and empty
-    days = _rolled_days(workspace_id, buckets, zone, now)
-    plan = _plan(buckets, zone, days, _marks(workspace_id, start, limit, zone, days))
-    _add_rolled(workspace_id, buckets, zone, plan, result)
-    _add_live(workspace_id, plan, result)
+    days, marks = _rolled(workspace_id, buckets, zone, now)
+    plan = _plan(buckets, zone, days, marks)
+    _add_sums(workspace_id, buckets, zone, plan, result)
     if failing_from is not None:
         _add_failing(workspace_id, plan, failing_from, result)
     return result
 
 
-def _rolled_days(
+def _rolled(
     workspace_id: uuid.UUID, buckets: Sequence[Bucket], zone: ZoneInfo, now: datetime
-) -> dict[date, bool]:
-    """The local days of the window the daily rollup rolled after they ended, each with
-    whether all its hours are rolled too."""
-    first = buckets[0].start.astimezone(zone).date()
-    last = buckets[-1].end.astimezone(zone).date()
-    return {
-        day: hours
-        for day, hours in stats.rolled_days(workspace_id, first, last).items()
-        if local_midnight(day + timedelta(1), zone) <= now
+) -> tuple[dict[date, bool], dict[datetime, datetime]]:
+    """What the rollups cover in the window, in one statement: the local days the daily
+    rollup rolled after they ended (each with whether all its hours are rolled too) and
+    ``{hour: rolled_through}`` of the rolled hours of the days it did not roll whole.
+
+    The statement reads the marks from yesterday on (the days the daily rollup has not
+    rolled yet, as a rule) and checks the workspace's zone; earlier marks cost a second
+    statement, only when the daily rollup is behind."""
+    start, end = buckets[0].start, buckets[-1].end  # past ``now``: live, and empty
+    yesterday = now.astimezone(zone).date() - timedelta(1)
+    marks_from = min(max(start, local_midnight(yesterday, zone)), end)
+    params = {
+        "workspace_id": workspace_id,
+        "first_day": start.astimezone(zone).date(),
+        "last_day": end.astimezone(zone).date(),
+        "marks_from": marks_from,
+        "end": end,
     }
+    name: str | None = None
+    days: dict[date, bool] = {}
+    marks: dict[datetime, datetime] = {}
+    for timezone, day, hours, hour, through in stats.run(_rolled_statement(), params):
+        if timezone is not None:
+            name = timezone
+        elif day is not None:
+            if local_midnight(day + timedelta(1), zone) <= now:
+                days[day] = bool(hours)
+        else:
+            marks[hour] = through
+    if name is None:
+        raise NotFound("Workspace nao encontrado.")
+    if zone_of(name).key != zone.key:
+        raise StaleZone(name)
+    low = _first_open_day(start, end, zone, days)
+    if low < marks_from:
+        marks.update(_marks(workspace_id, low, marks_from))
+    return days, marks
 
 
-def _marks(
-    workspace_id: uuid.UUID, start: datetime, end: datetime, zone: ZoneInfo, days: dict[date, bool]
-) -> dict[datetime, datetime]:
-    """``{hour: rolled_through}`` of the rolled hours of the window's days whose hours the
-    daily rollup did not all roll (usually today's alone)."""
+def _first_open_day(
+    start: datetime, end: datetime, zone: ZoneInfo, days: dict[date, bool]
+) -> datetime:
+    """The start of the window's first local day whose hours the daily rollup did not all
+    roll (``end`` when there is none), at or after ``start``."""
     day = start.astimezone(zone).date()
-    while day in days and days[day] and local_midnight(day, zone) < end:
+    while days.get(day) and local_midnight(day, zone) < end:
         day += timedelta(1)
-    low = max(start, local_midnight(day, zone))
-    if low >= end:
-        return {}
-    params = {"workspace_id": workspace_id, "start": low, "end": end}
+    return min(max(start, local_midnight(day, zone)), end)
+
+
+@functools.cache
+def _rolled_statement() -> Any:
+    day, mark = ExecutionStatsDay, ExecutionStatsHourMark
+    zone_name = select(Workspace.timezone).where(Workspace.id == stats.WORKSPACE).scalar_subquery()
+    no_day, no_flag = cast(null(), Date()), cast(null(), Boolean())
+    no_instant, no_name = cast(null(), UTCDateTime()), cast(null(), String())
+    return union_all(
+        select(Workspace.timezone, no_day, no_flag, no_instant, no_instant).where(
+            Workspace.id == stats.WORKSPACE
+        ),
+        select(no_name, day.day, day.hours, no_instant, no_instant).where(
+            day.timezone == zone_name,
+            day.day >= bindparam("first_day", type_=Date()),
+            day.day <= bindparam("last_day", type_=Date()),
+        ),
+        select(no_name, no_day, no_flag, mark.hour, mark.rolled_through).where(
+            mark.timezone == zone_name,
+            mark.hour >= bindparam("marks_from", type_=UTCDateTime()),
+            mark.hour < stats.END,
+        ),
+    )
+
+
+def _marks(workspace_id: uuid.UUID, start: datetime, end: datetime) -> dict[datetime, datetime]:
+    """``{hour: rolled_through}`` of the rolled hours starting in ``[start, end)``."""
+    params = {"workspace_id": workspace_id, "start": start, "end": end}
     return {hour: through for hour, through in stats.run(_marks_statement(), params)}
 
 
@@ -207,42 +268,22 @@ def _ranges(spans: Sequence[Span]) -> list[Span]:
     return joined
 
 
-def _add_rolled(
+def _add_sums(
     workspace_id: uuid.UUID, buckets: Sequence[Bucket], zone: ZoneInfo, plan: _Plan, result: Tally
 ) -> None:
-    """Rolled hours (``execution_stats_hours``) and whole days (one row a day of
-    ``execution_stats_workspace_days``), summed per bucket in SQL: one query each. Whole days
-    only fit in buckets of a day or more, whose first local days increase."""
-    hours = stats.rolled_sums(
+    """Rolled hours, rolled whole days (one row a day of ``execution_stats_workspace_days``)
+    and the live stretches, summed per bucket in one statement. Whole days only fit in
+    buckets of a day or more, whose first local days increase."""
+    sums = stats.bucket_sums(
         workspace_id,
-        "hours",
         [bucket.start for bucket in buckets],
+        [bucket.start.astimezone(zone).date() for bucket in buckets] if plan.days else [],
         _ranges([span for _, span in plan.hours]),
-    )
-    days = stats.rolled_sums(
-        workspace_id,
-        "days",
-        [bucket.start.astimezone(zone).date() for bucket in buckets],
         stats.day_spans(day for _, day in plan.days),
+        _ranges([span for _, span in plan.live]),
     )
-    for part in (hours, days):
-        for index, (counts, saved) in part.items():
-            result.add(index, counts, saved)
-
-
-def _add_live(workspace_id: uuid.UUID, plan: _Plan, result: Tally) -> None:
-    """Live stretches: one query per run of adjacent ones; time saved at today's settings."""
-    groups: list[list[tuple[int, Span]]] = []
-    for index, span in plan.live:
-        if groups and groups[-1][-1][1][1] == span[0]:
-            groups[-1].append((index, span))
-        else:
-            groups.append([(index, span)])
-    for group in groups:
-        pieces = [Bucket(span[0], span[1], "") for _, span in group]
-        for row in stats.live_rows(workspace_id, pieces):
-            index = group[row.bucket][0]
-            result.add(index, row.counts, row.counts.succeeded * row.minutes_per_run)
+    for index, (counts, saved) in sums.items():
+        result.add(index, counts, saved)
 
 
 def _add_failing(workspace_id: uuid.UUID, plan: _Plan, first: int, result: Tally) -> None:
