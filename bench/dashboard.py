@@ -574,6 +574,8 @@ def report(
             f"{rolled['day_s'] - rolled['start_s']:.2f} s without the app start, "
             f"SQL {sql_seconds(rolled)} "
             f"(target <= {TARGET_ROLLUP_DAY_S:.0f} s)",
+            f"rollup: the same day again, its rows in memory: {rolled['again_s']:.2f} s wall, "
+            f"SQL {sql_seconds(rolled, 'again_sql_ms')}",
             f"rollup: beat jobs stats.rollup + stats.roll_recent (yesterday's and today's "
             f"hours) {rolled['beat_s']:.2f} s wall",
         ]
@@ -593,9 +595,9 @@ def report(
     return lines + plans + ["", summary_line(args, data, rolled, timings)]
 
 
-def sql_seconds(rolled: dict[str, Any]) -> str:
+def sql_seconds(rolled: dict[str, Any], key: str = "day_sql_ms") -> str:
     """The one-day rollup's time in PostgreSQL, from the statement log."""
-    sql_ms = rolled.get("day_sql_ms")
+    sql_ms = rolled.get(key)
     return "n/a (no pg.log)" if sql_ms is None else f"{sql_ms:,.1f} ms"
 
 
@@ -636,7 +638,8 @@ def summary_line(
             f"rollup of one day of {ONE_DAY_RUNS:,}: SQL {sql_seconds(rolled)}, "
             f"{rolled['day_s'] - rolled['start_s']:.2f} s without app start, "
             f"{rolled['day_s']:.2f} s wall (target <= {TARGET_ROLLUP_DAY_S:.0f} s: "
-            f"{'met' if day <= TARGET_ROLLUP_DAY_S else 'not met'}); "
+            f"{'met' if day <= TARGET_ROLLUP_DAY_S else 'not met'}; "
+            f"again, in memory: SQL {sql_seconds(rolled, 'again_sql_ms')}); "
             f"{DAYS - 1} days {rolled['all_s']:.1f} s"
         )
     parts.append(f"load {data['rows'] / data['load_s']:,.0f} rows/s")
@@ -671,6 +674,11 @@ def measure(stack: DashboardStack, args: argparse.Namespace, facts: dict[str, st
         )
         rolled["day"] = one_day
         rolled["day_s"], rolled["day_sql_ms"] = rollup(
+            stack, one_day, one_day, args.timeout, sql_time=True
+        )
+        # the same day again: its rows are in memory now (the first roll may read them from
+        # disk: this day was loaded first); the target is judged on the first roll
+        rolled["again_s"], rolled["again_sql_ms"] = rollup(
             stack, one_day, one_day, args.timeout, sql_time=True
         )
         rolled["beat_s"] = run_beat_jobs(stack, args.timeout)

@@ -85,6 +85,13 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=8192)
+def local_iso(moment: datetime, zone: ZoneInfo) -> str:
+    """``moment`` as ISO-8601 local time of ``zone`` (cached: every read of a period writes
+    the same bucket bounds)."""
+    return moment.astimezone(zone).isoformat()
+
+
 def floor_hour(moment: datetime, zone: ZoneInfo) -> datetime:
     """The start (UTC) of the local clock hour of ``zone`` holding ``moment``."""
     local = moment.astimezone(zone)

@@ -192,8 +192,8 @@ def _series(window: Window, counted: Tally) -> list[dict[str, Any]]:
         points.append(
             {
                 "label": bucket.label,
-                "start": bucket.start.astimezone(window.zone).isoformat(),
-                "end": bucket.end.astimezone(window.zone).isoformat(),
+                "start": periods.local_iso(bucket.start, window.zone),
+                "end": periods.local_iso(bucket.end, window.zone),
                 "total": counts.total,
                 "succeeded": counts.succeeded,
                 "failed": counts.failed,

@@ -7,13 +7,12 @@ end) and takes each stretch from the cheapest source that covers it exactly:
    bucket: its row of ``execution_stats_workspace_days``;
 2. else a rolled local hour (``execution_stats_hour_marks``) inside one bucket: its row of
    ``execution_stats_hours`` (up to the mark's ``rolled_through`` for the current hour);
-3. else ``executions``, live: one indexed range query per stretch of adjacent live pieces.
+3. else ``executions``, live: an indexed range scan per stretch of adjacent live pieces.
 
-With the minute job running, that leaves about the last minute live. The failing workflows
-(``failing_from``, the ``TOP_FAILING`` with the most failed runs) come from
-``execution_stats`` for rolled whole days, from ``execution_stats_hour_failures`` for rolled
-hours, and from the failed runs of the live stretches (``ix_executions_failures``), ranked
-in one statement. Time saved is the rolled rows'
+With the minute job running, that leaves about the last minute live. Three statements: what
+the rollups cover (which also checks the workspace's zone), the sums of all three sources
+per bucket, and with ``failing_from`` the workflows failing most (the ``TOP_FAILING`` with
+the most failed runs, ``failing.top_failing``). Time saved is the rolled rows'
 ``time_saved_minutes`` (each workflow's minutes saved per run when it was rolled) plus, for
 live stretches, succeeded runs times the workflow's current setting.
 """
@@ -35,6 +34,7 @@ from fluxolab.dashboard import stats
 from fluxolab.dashboard.failing import Failing, top_failing
 from fluxolab.dashboard.periods import Bucket, floor_hour, local_midnight, next_hour, zone_of
 from fluxolab.dashboard.stats import Counts
+from fluxolab.dashboard.sums import bucket_sums
 from fluxolab.errors import NotFound
 from fluxolab.models import ExecutionStatsDay, ExecutionStatsHourMark, Workspace
 from fluxolab.models.base import UTCDateTime
@@ -204,12 +204,11 @@ def _marks_statement() -> Select[datetime, datetime]:
     )
 
 
-def _whole_day(moment: datetime, zone: ZoneInfo, days: Any) -> tuple[date, datetime] | None:
-    """The day in ``days`` starting at ``moment`` and its end, if there is one."""
-    day = moment.astimezone(zone).date()
-    if day in days and moment == local_midnight(day, zone):
-        return day, local_midnight(day + timedelta(1), zone)
-    return None
+def _day_starts(zone: ZoneInfo, days: dict[date, bool]) -> dict[datetime, tuple[date, datetime]]:
+    """``{first instant: (day, its end)}`` of the rolled ``days``."""
+    return {
+        local_midnight(day, zone): (day, local_midnight(day + timedelta(1), zone)) for day in days
+    }
 
 
 def _rolled_hour(
@@ -233,12 +232,13 @@ def _plan(
     """Cut the window into rolled whole days, rolled hours and live stretches, each inside
     one bucket (a rolled row never straddles a bucket boundary)."""
     plan = _Plan()
+    day_starts = _day_starts(zone, days)
     index, cursor, limit = 0, buckets[0].start, buckets[-1].end
     while cursor < limit:
         while buckets[index].end <= cursor:
             index += 1
         bucket_end = buckets[index].end
-        whole = _whole_day(cursor, zone, days)
+        whole = day_starts.get(cursor)
         if whole is not None and whole[1] <= bucket_end:
             plan.days.append((index, whole[0]))
             cursor = whole[1]
@@ -274,7 +274,7 @@ def _add_sums(
     """Rolled hours, rolled whole days (one row a day of ``execution_stats_workspace_days``)
     and the live stretches, summed per bucket in one statement. Whole days only fit in
     buckets of a day or more, whose first local days increase."""
-    sums = stats.bucket_sums(
+    sums = bucket_sums(
         workspace_id,
         [bucket.start for bucket in buckets],
         [bucket.start.astimezone(zone).date() for bucket in buckets] if plan.days else [],

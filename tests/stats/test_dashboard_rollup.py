@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from fluxolab.dashboard import stats, summary
+from fluxolab.dashboard import stats, summary, sums
 from fluxolab.executions import sweeper
 from fluxolab.extensions import db
 from fluxolab.models import Execution, utcnow
@@ -66,7 +66,7 @@ def test_rolled_days_are_read_from_the_rollup(owner: Account) -> None:
     assert body["totals"]["total"]["value"] == 2
     window = summary.window_for(owner.workspace_id, "7d", now=NOW)
     starts = [bucket.start for bucket in window.buckets]
-    live = stats.bucket_sums(owner.workspace_id, starts, [], [], [], [(window.start, window.end)])
+    live = sums.bucket_sums(owner.workspace_id, starts, [], [], [], [(window.start, window.end)])
     assert sum(counts.total for counts, _ in live.values()) == 4
 
 
