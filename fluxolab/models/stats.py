@@ -120,6 +120,16 @@ class ExecutionStatsWeekFailure(Base):
     ``execution_stats``: the failing workflows of long periods read a row a week."""
 
     __tablename__ = "execution_stats_week_failures"
+    __table_args__ = (
+        # the dashboard's failing workflows over whole weeks: an index-only range scan (the
+        # table itself is rewritten week by week, so its pages hold many dead rows)
+        Index(
+            "ix_execution_stats_week_failures_counts",
+            "workspace_id",
+            "week",
+            postgresql_include=["workflow_id", "failures"],
+        ),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
@@ -137,6 +147,15 @@ class ExecutionStatsHourFailure(Base):
     pairs with at least one): the failing workflows of stretches shorter than a rolled day."""
 
     __tablename__ = "execution_stats_hour_failures"
+    __table_args__ = (
+        # the dashboard's failing workflows over rolled hours: an index-only range scan
+        Index(
+            "ix_execution_stats_hour_failures_counts",
+            "workspace_id",
+            "hour",
+            postgresql_include=["workflow_id", "failures"],
+        ),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
