@@ -17,6 +17,7 @@ rollback.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, Response
@@ -27,20 +28,19 @@ from fluxolab.extensions import db
 
 logger = logging.getLogger(__name__)
 WROTE = "fluxolab_wrote"  # in the pooled connection's info: the transaction ran a write
-# a statement that only reads: a SELECT, or a WITH whose parts are all SELECTs
-_WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "MERGE")
+# a word that makes a SELECT or WITH more than a read: a data-modifying CTE, SELECT ... INTO
+# (a new table), a row lock (FOR UPDATE: COMMIT would release it as ROLLBACK does, but the
+# rule stays plain)
+_WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|INTO)\b", re.IGNORECASE)
 
 
 def is_read(statement: str) -> bool:
-    """Tell whether ``statement`` only reads: ``SELECT ...`` or a ``WITH`` query without a
-    data-modifying part."""
+    """Tell whether ``statement`` only reads: a ``SELECT`` or ``WITH`` query with no
+    data-modifying part (whole words: a column such as ``updated_at`` is no write)."""
     head = statement.lstrip()[:6].upper()
-    if head == "SELECT":
-        return True
-    if head[:4] != "WITH":
+    if head != "SELECT" and head[:4] != "WITH":
         return False
-    upper = statement.upper()
-    return not any(word in upper for word in _WRITE_WORDS)
+    return _WRITE_WORD.search(statement) is None
 
 
 def _begin(conn: Any) -> None:

@@ -30,15 +30,12 @@ from sqlalchemy import (
 )
 
 from fluxolab.dashboard.stats import (
-    END,
     FAILED_STATUSES,
-    START,
     WORKSPACE,
     day_spans,
     production,
     run,
     span_params,
-    spans_condition,
 )
 from fluxolab.models import (
     Execution,
@@ -47,6 +44,7 @@ from fluxolab.models import (
     ExecutionStatsWeekFailure,
     Workflow,
 )
+from fluxolab.models.base import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def _failing_statement(weeks: int, days: int, hours: int, live: int) -> Select[A
     # one branch per span: a plain range scan each (an OR of ranges is a bitmap scan, which
     # reads the table even where the index holds every column)
     parts: list[Select[uuid.UUID, int]] = [
-        select(week.workflow_id, week.failures).where(  # pk_execution_stats_week_failures
+        select(week.workflow_id, week.failures).where(  # ix_..._week_failures_counts
             week.workspace_id == WORKSPACE, _span(week.week, "week", n)
         )
         for n in range(weeks)
@@ -85,22 +83,12 @@ def _failing_statement(weeks: int, days: int, hours: int, live: int) -> Select[A
         for n in range(days)
     )
     parts.extend(
-        select(hour.workflow_id, hour.failures).where(  # pk_execution_stats_hour_failures
+        select(hour.workflow_id, hour.failures).where(  # ix_..._hour_failures_counts
             hour.workspace_id == WORKSPACE, _span(hour.hour, "hour", n)
         )
         for n in range(hours)
     )
-    if live:  # ix_executions_failures: the failed runs only
-        parts.append(
-            select(Execution.workflow_id, literal(1, Integer)).where(
-                Execution.workspace_id == WORKSPACE,
-                Execution.created_at >= START,
-                Execution.created_at < END,
-                spans_condition(Execution.created_at, live, "live"),
-                Execution.status.in_(FAILED_STATUSES),
-                production(WORKSPACE, START, END, FAILED_STATUSES),
-            )
-        )
+    parts.extend(_live_failures(n) for n in range(live))
     failed = union_all(*parts).subquery("failed")
     workflow_id, count = failed.c
     per_workflow = (  # summed before the names are joined: a few hundred rows, not thousands
@@ -115,6 +103,20 @@ def _failing_statement(weeks: int, days: int, hours: int, live: int) -> Select[A
         .outerjoin(Workflow, Workflow.id == per_workflow.c.workflow_id)
         .order_by(per_workflow.c.failures.desc(), func.lower(name), per_workflow.c.workflow_id)
         .limit(bindparam("top", type_=Integer()))
+    )
+
+
+def _live_failures(number: int) -> Select[uuid.UUID, int]:
+    """The failed production runs created in live span ``number``, a range of
+    ``ix_executions_failures`` each (spans far apart never read what lies between)."""
+    low = bindparam(f"live_low_{number}", type_=UTCDateTime())
+    high = bindparam(f"live_high_{number}", type_=UTCDateTime())
+    return select(Execution.workflow_id, literal(1, Integer)).where(
+        Execution.workspace_id == WORKSPACE,
+        Execution.created_at >= low,
+        Execution.created_at < high,
+        Execution.status.in_(FAILED_STATUSES),
+        production(WORKSPACE, low, high, FAILED_STATUSES, f"failed_chain_{number}"),
     )
 
 
@@ -155,8 +157,6 @@ def top_failing(
         **span_params(hours, "hour"),
         **span_params(live, "live"),
     }
-    if live:
-        params["start"], params["end"] = live[0][0], live[-1][1]
     statement = _failing_statement(len(week_ranges), len(day_ranges), len(hours), len(live))
     rows = run(statement, params)
     return [Failing(workflow_id, name, int(count)) for workflow_id, name, count in rows]

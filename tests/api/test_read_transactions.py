@@ -24,6 +24,9 @@ REQUESTS = 30
     [
         ("SELECT 1", True),
         ("  select id FROM workflows", True),
+        ("SELECT workflows.updated_at FROM workflows", True),
+        ("SELECT id INTO copy_of_workflows FROM workflows", False),
+        ("SELECT id FROM workflows FOR UPDATE", False),
         ("WITH RECURSIVE c(n) AS (SELECT 1) SELECT n FROM c", True),
         ("WITH step AS (INSERT INTO t VALUES (1) RETURNING id) SELECT id FROM step", False),
         ("with gone as (delete from t returning id) select id from gone", False),
